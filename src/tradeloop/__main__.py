@@ -1,0 +1,3 @@
+from tradeloop.cli import main
+
+main()

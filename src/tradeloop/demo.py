@@ -1,0 +1,153 @@
+"""The demo: a fresh SQLite database seeded through the real service functions (never raw inserts).
+
+Enterprises, USCCs and people are fictional; each USCC carries a correct GB 32100-2015 check character
+over a real administrative division code (320509 苏州市吴江区, 330106 杭州市西湖区, 310115 上海市浦东新区).
+Later issues grow the demo to a whole year of the export loop.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from tradeloop.config import Settings
+from tradeloop.enterprises.uscc import check_character
+
+DEMO_MARKER = "TRADELOOP_DEMO"
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+@dataclass
+class DemoLogin:
+    username: str
+    password: str
+    description: str
+
+
+def fictional_uscc(division: str, org_code: str, kind: str = "91") -> str:
+    first17 = f"{kind}{division}{org_code}"
+    return first17 + check_character(first17)
+
+
+SILK_USCC = fictional_uscc("320509", "MA1WJ7K3X")
+BAMBOO_USCC = fictional_uscc("330106", "MA2HG5B8Y")
+WAREHOUSE_USCC = fictional_uscc("310115", "MA3PD9W4U")
+
+# A one-page PDF, enough to show an evidence file end to end.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _prepare_dir(settings: Settings) -> None:
+    data_dir = settings.data_dir
+    db_file = data_dir / "tradeloop.sqlite3"
+    if data_dir.exists() and any(data_dir.iterdir()) and not (data_dir / DEMO_MARKER).exists():
+        raise DemoError(f"{data_dir} holds data that is not a demo; choose an empty --data-dir for the demo.")
+    for path in (db_file, data_dir / "tradeloop.sqlite3-wal", data_dir / "tradeloop.sqlite3-shm"):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(data_dir / "files", ignore_errors=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / DEMO_MARKER).write_text("This directory holds a tradeloop demo; `tradeloop demo` rebuilds it.\n")
+
+
+def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
+    from tradeloop.cli import upgrade_database
+    from tradeloop.enterprises import service as enterprises
+    from tradeloop.enterprises.schemas import EnterpriseCreate
+    from tradeloop.identity import service as identity
+    from tradeloop.identity.models import Role
+    from tradeloop.kit.db import Database
+    from tradeloop.kit.files import FileStore
+    from tradeloop.kit.tenancy import system_principal
+    from tradeloop.warehouse import service as warehouses
+    from tradeloop.warehouse.models import FilingStatus, Tenure
+    from tradeloop.warehouse.schemas import ClientCreate, FilingCreate, FilingEventCreate, WarehouseCreate
+
+    _prepare_dir(settings)
+    upgrade_database(settings, echo=lambda _m: None)
+    db = Database.from_url(settings.resolved_database_url)
+    system = system_principal(label="demo")
+    logins: list[DemoLogin] = []
+    try:
+        with db.transaction() as s:
+            silk = enterprises.create_enterprise(s, principal=system, data=EnterpriseCreate(
+                uscc=SILK_USCC, name_zh="苏州吴江云锦丝绸服饰有限公司", name_en="Wujiang Yunjin Silk Apparel Co., Ltd.",
+                kind="manufacturer", customs_code="3205960ABC", province="江苏省", city="苏州市", district="吴江区",
+                pilot_zone="中国（苏州）跨境电子商务综合试验区", industry_belts=["吴江丝绸", "纺织服装"]))
+            bamboo = enterprises.create_enterprise(s, principal=system, data=EnterpriseCreate(
+                uscc=BAMBOO_USCC, name_zh="杭州竹韵厨具贸易有限公司", name_en="Hangzhou Zhuyun Kitchenware Trading Co., Ltd.",
+                kind="trader", customs_code="3301960XYZ", province="浙江省", city="杭州市", district="西湖区",
+                pilot_zone="中国（杭州）跨境电子商务综合试验区", industry_belts=["竹木制品"]))
+            operator = enterprises.create_enterprise(s, principal=system, data=EnterpriseCreate(
+                uscc=WAREHOUSE_USCC, name_zh="环球海外仓供应链（上海）有限公司",
+                name_en="Globe Overseas Warehousing (Shanghai) Co., Ltd.", kind="warehouse", province="上海市",
+                city="上海市", district="浦东新区"))
+            people = [
+                ("platform", "平台管理员", None, None, True, "platform admin: enterprises, reference data"),
+                ("silk-admin", "沈丝雨", silk, Role.ADMIN, False, "silk manufacturer, admin"),
+                ("silk-ops", "陆晓峰", silk, Role.OPERATOR, False, "silk manufacturer, operator"),
+                ("silk-viewer", "顾明", silk, Role.VIEWER, False, "silk manufacturer, read only"),
+                ("bamboo-admin", "竹青", bamboo, Role.ADMIN, False, "bamboo kitchenware trader, admin"),
+                ("wh-admin", "Olivia Chen", operator, Role.ADMIN, False, "overseas warehouse operator, admin"),
+                ("wh-ops", "Marco Weber", operator, Role.WAREHOUSE_OPERATOR, False, "warehouse operator staff"),
+            ]
+            password = "tradeloop-demo"
+            for username, display, ent, role, is_admin, desc in people:
+                user = identity.create_user(s, principal=system, username=username, display_name=display,
+                                            password=password, is_platform_admin=is_admin)
+                if ent is not None:
+                    identity.grant_membership(s, principal=system, user=user, enterprise_id=ent.id, role=role)
+                logins.append(DemoLogin(username, password, desc))
+            regulator = identity.create_user(s, principal=system, username="suzhou-commerce",
+                                             display_name="苏州市商务局", password=password)
+            identity.set_regulator_scope(s, principal=system, user=regulator, authority="苏州市商务局",
+                                         province="江苏省", city="苏州市")
+            logins.append(DemoLogin("suzhou-commerce", password, "regulator: aggregates for 江苏省苏州市"))
+
+            op = replace(system, enterprise_id=operator.id, label="demo:wh-admin")
+            la = warehouses.create_warehouse(s, principal=op, data=WarehouseCreate(
+                code="US-ONT-1", name_zh="安大略海外仓", name_en="Ontario Fulfilment Center", country="US",
+                address="4100 E Airport Dr, Ontario, CA 91761, USA", unlocode="USONT", area_m2=Decimal("12500"),
+                tenure=Tenure.LEASED, lease_start=date(2022, 3, 1), lease_end=date(2029, 2, 28),
+                contact="ops-us@example.com"))
+            de = warehouses.create_warehouse(s, principal=op, data=WarehouseCreate(
+                code="DE-HAM-1", name_zh="汉堡海外仓", name_en="Hamburg Fulfilment Center", country="DE",
+                address="Am Ballinkai 1, 21129 Hamburg, Germany", unlocode="DEHAM", area_m2=Decimal("8000"),
+                tenure=Tenure.OWNED, contact="ops-de@example.com"))
+            for wh in (la, de):
+                warehouses.add_client(s, principal=op, warehouse_id=wh.id, data=ClientCreate(
+                    client_uscc=SILK_USCC, since=date(2023, 1, 1)))
+            warehouses.add_client(s, principal=op, warehouse_id=la.id, data=ClientCreate(
+                client_uscc=BAMBOO_USCC, since=date(2024, 5, 1)))
+            warehouses.add_evidence(s, principal=op, store=FileStore(settings.files_dir),
+                                    max_bytes=settings.max_upload_bytes, warehouse_id=la.id, kind="lease",
+                                    filename="ontario-lease-2022.pdf", data=DEMO_PDF,
+                                    valid_from=date(2022, 3, 1), valid_to=date(2029, 2, 28))
+            filing = warehouses.record_filing(s, principal=op, warehouse_id=la.id, data=FilingCreate(
+                customs_office="2248", filing_no="HWC-2248-2022-0042", modes="9810", filed_on=date(2022, 4, 18)))
+            warehouses.add_filing_event(s, principal=op, warehouse_id=la.id, filing_id=filing.id,
+                                        data=FilingEventCreate(status=FilingStatus.CHANGED,
+                                                               effective_on=date(2023, 6, 1),
+                                                               note="面积由9000平方米扩建至12500平方米"))
+            warehouses.add_filing_event(s, principal=op, warehouse_id=la.id, filing_id=filing.id,
+                                        data=FilingEventCreate(status=FilingStatus.LAPSED,
+                                                               effective_on=date(2024, 12, 15),
+                                                               note="海关总署公告2024年第167号取消海外仓备案"))
+            # The bamboo trader also keeps goods at a third-party warehouse that is not on the platform.
+            bam = replace(system, enterprise_id=bamboo.id, label="demo:bamboo-admin")
+            warehouses.create_warehouse(s, principal=bam, data=WarehouseCreate(
+                code="US-NJ-3PL", name_zh="新泽西第三方仓", name_en="New Jersey 3PL", operator_name="Garden State 3PL LLC",
+                country="US", address="100 Port Jersey Blvd, Jersey City, NJ 07305, USA", unlocode=None,
+                area_m2=Decimal("3000"), tenure=Tenure.LEASED, lease_start=date(2024, 1, 1),
+                lease_end=date(2026, 12, 31)))
+    finally:
+        db.dispose()
+    echo(f"demo built: 3 enterprises, 3 warehouses, {len(logins)} logins")
+    return logins

@@ -1,0 +1,20 @@
+"""Regulators' statistics page (aggregates of their region)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from tradeloop.insights import service
+from tradeloop.kit.templating import kind_label, render
+from tradeloop.kit.web import DB, PagePrincipal
+
+router = APIRouter()
+
+
+@router.get("/insights")
+def insights_page(request: Request, principal: PagePrincipal, db: DB):
+    data = service.overview(db, principal=principal)
+    kinds = [{"name": kind_label(b.key), "value": b.count} for b in data.enterprises_by_kind]
+    countries = [{"name": b.key, "value": b.count} for b in data.warehouses_by_country]
+    return render(request, "insights.html", {"active": "insights", "data": data, "kinds": kinds,
+                                             "countries": countries})

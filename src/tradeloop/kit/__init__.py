@@ -1,0 +1,1 @@
+"""Cross-cutting helpers without domain logic."""

@@ -1,0 +1,79 @@
+"""Reads of the reference code tables (not tenant data: every user may read them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tradeloop.reference.models import (
+    Country,
+    Currency,
+    CustomsOffice,
+    ReferenceDataset,
+    TransportMode,
+    Unit,
+    UnLocode,
+)
+
+DATASET_MODELS = {
+    "countries": Country,
+    "currencies": Currency,
+    "units": Unit,
+    "transport_modes": TransportMode,
+    "customs_offices": CustomsOffice,
+    "unlocodes": UnLocode,
+}
+
+
+class ReferenceRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def country_by_alpha2(self, alpha2: str) -> Country | None:
+        return self.session.scalars(select(Country).where(Country.iso_alpha2 == alpha2.upper()).limit(1)).first()
+
+    def unlocode(self, code: str) -> UnLocode | None:
+        return self.session.get(UnLocode, code.upper())
+
+    def customs_office(self, code: str) -> CustomsOffice | None:
+        return self.session.get(CustomsOffice, code)
+
+    def rows(self, dataset: str, *, q: str | None = None):
+        model = DATASET_MODELS[dataset]
+        stmt = select(model)
+        if q:
+            like = f"%{q}%"
+            cols = [c for c in model.__table__.columns if c.type.python_type is str]
+            from sqlalchemy import or_
+
+            stmt = stmt.where(or_(*[c.ilike(like) for c in cols]))
+        pk = list(model.__table__.primary_key.columns)[0]
+        return list(self.session.scalars(stmt.order_by(pk)))
+
+    def countries_with_iso(self) -> list[Country]:
+        return list(self.session.scalars(
+            select(Country).where(Country.iso_alpha2.is_not(None)).order_by(Country.iso_alpha2)))
+
+    def datasets(self) -> list[ReferenceDataset]:
+        return list(self.session.scalars(select(ReferenceDataset).order_by(ReferenceDataset.name)))
+
+    def dataset(self, name: str) -> ReferenceDataset | None:
+        return self.session.get(ReferenceDataset, name)
+
+    def count(self, dataset: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(DATASET_MODELS[dataset]))
+
+    # Loading replaces a whole table in the loader's transaction.
+    def replace(self, dataset: str, rows: list[dict]) -> None:
+        model = DATASET_MODELS[dataset]
+        self.session.execute(model.__table__.delete())
+        if rows:
+            self.session.execute(model.__table__.insert(), rows)
+
+    def set_dataset(self, *, name: str, version: str, sha256: str, rows: int) -> None:
+        row = self.session.get(ReferenceDataset, name) or ReferenceDataset(name=name)
+        row.version, row.sha256, row.rows = version, sha256, rows
+        from tradeloop.kit.models import utcnow
+
+        row.loaded_at = utcnow()
+        self.session.add(row)

@@ -1,0 +1,108 @@
+"""Loading the reference datasets from their versioned CSV files.
+
+The package ships ``reference/data/manifest.json`` and one CSV per dataset. ``tradeloop reference load``
+loads them (or a directory with newer files laid out the same way). A dataset whose file hash matches
+what is loaded is skipped, so loading is idempotent; a changed file replaces its table whole, in one
+transaction with the other datasets, so a bad file applies nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from tradeloop.audit import service as audit
+from tradeloop.kit.errors import FieldError, ValidationFailed
+from tradeloop.kit.tenancy import Action, Principal
+from tradeloop.reference.repository import DATASET_MODELS, ReferenceRepository
+
+INT_COLUMNS = {"minor_units"}
+BOOL_COLUMNS = {"partial"}
+
+
+@dataclass
+class LoadResult:
+    name: str
+    version: str
+    rows: int
+    changed: bool
+
+
+def packaged_data_dir() -> Path:
+    return Path(str(resources.files("tradeloop.reference") / "data"))
+
+
+def _parse(dataset: str, path: Path, raw: bytes) -> list[dict]:
+    model = DATASET_MODELS[dataset]
+    columns = {c.name: c for c in model.__table__.columns}
+    text = raw.decode("utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c, col in columns.items() if not col.nullable and c not in (reader.fieldnames or [])
+               and col.default is None]
+    if missing:
+        raise ValidationFailed(f"{path.name}: missing columns {', '.join(missing)}",
+                               errors=[FieldError(m, f"{path.name}: column missing", f"{path.name}：缺少列") for m in missing])
+    rows: list[dict] = []
+    seen: set[str] = set()
+    pk = next(iter(model.__table__.primary_key.columns)).name
+    for lineno, record in enumerate(reader, start=2):
+        row: dict = {}
+        for name, col in columns.items():
+            value = (record.get(name) or "").strip()
+            if name in INT_COLUMNS:
+                row[name] = int(value) if value else None
+            elif name in BOOL_COLUMNS:
+                row[name] = value in ("1", "true", "yes")
+            else:
+                row[name] = value or None
+            if row[name] is None and not col.nullable and col.default is None:
+                raise ValidationFailed(
+                    f"{path.name} row {lineno}: {name} is empty",
+                    errors=[FieldError(name, f"{path.name} row {lineno}: empty", f"{path.name} 第{lineno}行：为空")])
+            if isinstance(row[name], str) and hasattr(col.type, "length") and col.type.length \
+                    and len(row[name]) > col.type.length:
+                raise ValidationFailed(
+                    f"{path.name} row {lineno}: {name} longer than {col.type.length}",
+                    errors=[FieldError(name, f"{path.name} row {lineno}: too long", f"{path.name} 第{lineno}行：过长")])
+        if row[pk] in seen:
+            raise ValidationFailed(
+                f"{path.name} row {lineno}: duplicate {pk} {row[pk]}",
+                errors=[FieldError(pk, f"{path.name} row {lineno}: duplicate", f"{path.name} 第{lineno}行：重复")])
+        seen.add(row[pk])
+        rows.append(row)
+    return rows
+
+
+def load_reference_data(session: Session, *, principal: Principal, data_dir: Path | None = None,
+                        force: bool = False) -> list[LoadResult]:
+    principal.require(Action.PLATFORM)
+    data_dir = Path(data_dir) if data_dir else packaged_data_dir()
+    manifest = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
+    repo = ReferenceRepository(session)
+    results = []
+    for entry in manifest["datasets"]:
+        name = entry["name"]
+        if name not in DATASET_MODELS:
+            raise ValidationFailed(f"manifest.json: unknown dataset {name}")
+        path = data_dir / entry["file"]
+        raw = path.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        loaded = repo.dataset(name)
+        if loaded is not None and loaded.sha256 == digest and not force:
+            results.append(LoadResult(name, loaded.version, loaded.rows, False))
+            continue
+        rows = _parse(name, path, raw)
+        repo.replace(name, rows)
+        repo.set_dataset(name=name, version=entry["version"], sha256=digest, rows=len(rows))
+        audit.record(session, principal=principal, action="reference.load", entity_type="reference_dataset",
+                     entity_id=name, before={"version": loaded.version, "sha256": loaded.sha256} if loaded else None,
+                     after={"version": entry["version"], "sha256": digest, "rows": len(rows)}, enterprise_id=None)
+        results.append(LoadResult(name, entry["version"], len(rows), True))
+    return results
