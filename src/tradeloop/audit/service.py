@@ -64,8 +64,7 @@ def record(
     enterprise_id: uuid.UUID | None = None,
 ) -> AuditLog:
     """Add an audit row to ``session``; it commits or rolls back with the change it describes."""
-    if after is not None and not isinstance(after, dict):
-        session.flush()  # column defaults (ids, timestamps) are part of what was created
+    session.flush()  # column defaults (ids, timestamps) are part of what was changed
     row = AuditLog(
         enterprise_id=enterprise_id if enterprise_id is not None else principal.enterprise_id,
         actor_type=principal.kind,

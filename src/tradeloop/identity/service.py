@@ -92,6 +92,7 @@ def add_member(session: Session, *, principal: Principal, username: str, display
     user = User(id=uuid7(), username=username.strip(), display_name=display_name.strip(), email=clean(email),
                 password_hash=security.hash_password(password))
     session.add(user)
+    session.flush()  # no ORM relationship orders these inserts; the membership references the user
     membership = Membership(enterprise_id=enterprise_id, id=uuid7(), user_id=user.id, role=Role(role).value)
     session.add(membership)
     audit.record(session, principal=principal, action="member.add", entity_type="membership",

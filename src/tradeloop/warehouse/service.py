@@ -267,6 +267,7 @@ def record_filing(session: Session, *, principal: Principal, warehouse_id: uuid.
                              customs_office=office, filing_no=clean(data.filing_no), modes=",".join(modes),
                              status=FilingStatus.FILED.value, filed_on=data.filed_on)
     session.add(filing)
+    session.flush()  # the event references the filing; no ORM relationship orders the inserts
     session.add(WarehouseFilingEvent(enterprise_id=enterprise_id, id=uuid7(), filing_id=filing.id,
                                      status=FilingStatus.FILED.value, effective_on=data.filed_on, note=None))
     audit.record(session, principal=principal, action="warehouse.filing_record", entity_type="warehouse_filing",

@@ -1,0 +1,235 @@
+"""Every API endpoint, tried with another tenant's ids and with each role.
+
+The list of operations is read from the OpenAPI document, so an endpoint added without an entry here
+fails ``TestMatrixCoversEveryEndpoint``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import PASSWORD, bearer, new_uscc
+from tradeloop.identity.repository import MemberRepository
+from tradeloop.kit.tenancy import system_principal
+from tradeloop.warehouse import service as warehouses
+from tradeloop.warehouse.repository import WarehouseRepository
+from tradeloop.warehouse.schemas import FilingCreate
+
+PDF = b"%PDF-1.4\n%test\n"
+
+
+def _warehouse_body():
+    return {"code": f"M-{uuid.uuid4().hex[:8]}", "name_zh": "矩阵仓", "country": "DE", "address": "Hafenstr. 1",
+            "tenure": "owned", "operator_name": "X GmbH"}
+
+
+# (method, path) -> (permission, body builder or None, is multipart)
+OPERATIONS = {
+    ("POST", "/api/v1/auth/login"): ("public", None),
+    ("POST", "/api/v1/auth/logout"): ("public", None),
+    ("GET", "/api/v1/me"): ("auth", None),
+    ("GET", "/api/v1/members"): ("read", None),
+    ("POST", "/api/v1/members"): ("manage", lambda w: {"username": f"u{uuid.uuid4().hex[:8]}", "display_name": "新人",
+                                                       "password": "long enough pw", "role": "viewer"}),
+    ("PATCH", "/api/v1/members/{membership_id}"): ("manage", lambda w: {"role": "operator"}),
+    ("DELETE", "/api/v1/members/{membership_id}"): ("manage", None),
+    ("GET", "/api/v1/api-keys"): ("manage", None),
+    ("POST", "/api/v1/api-keys"): ("manage", lambda w: {"name": "k", "scope": "read"}),
+    ("POST", "/api/v1/api-keys/{api_key_id}/revoke"): ("manage", None),
+    ("GET", "/api/v1/enterprise"): ("read", None),
+    ("PATCH", "/api/v1/enterprise"): ("manage", lambda w: {"city": "苏州市"}),
+    ("GET", "/api/v1/admin/enterprises"): ("platform", None),
+    ("POST", "/api/v1/admin/enterprises"): ("platform", lambda w: {"uscc": new_uscc(), "name_zh": "新企业",
+                                                                   "kind": "trader"}),
+    ("GET", "/api/v1/admin/enterprises/{enterprise_id}"): ("platform", None),
+    ("GET", "/api/v1/warehouses"): ("read", None),
+    ("POST", "/api/v1/warehouses"): ("write", lambda w: _warehouse_body()),
+    ("GET", "/api/v1/warehouses/{warehouse_id}"): ("read", None),
+    ("PATCH", "/api/v1/warehouses/{warehouse_id}"): ("write", lambda w: {"contact": "ops@example.com"}),
+    ("GET", "/api/v1/warehouses/{warehouse_id}/clients"): ("read", None),
+    ("POST", "/api/v1/warehouses/{warehouse_id}/clients"): ("write", lambda w: {"client_uscc": w.spare_uscc}),
+    ("DELETE", "/api/v1/warehouses/{warehouse_id}/clients/{client_id}"): ("write", None),
+    ("GET", "/api/v1/warehouses/{warehouse_id}/evidence"): ("read", None),
+    ("POST", "/api/v1/warehouses/{warehouse_id}/evidence"): ("write", "multipart"),
+    ("GET", "/api/v1/warehouses/{warehouse_id}/evidence/{evidence_id}/content"): ("read", None),
+    ("GET", "/api/v1/warehouses/{warehouse_id}/filings"): ("read", None),
+    ("POST", "/api/v1/warehouses/{warehouse_id}/filings"): ("write", lambda w: {
+        "customs_office": "2248", "modes": "9810", "filed_on": "2023-03-01"}),
+    ("POST", "/api/v1/warehouses/{warehouse_id}/filings/{filing_id}/events"): ("write", lambda w: {
+        "status": "changed", "effective_on": "2023-06-01", "note": "扩建"}),
+    ("GET", "/api/v1/audit"): ("read", None),
+    ("GET", "/api/v1/reference/datasets"): ("auth", None),
+    ("GET", "/api/v1/reference/{dataset}"): ("auth", None),
+    ("GET", "/api/v1/stats/overview"): ("stats", None),
+}
+
+ALLOWED = {
+    "read": {"admin", "operator", "viewer", "warehouse_operator", "key_read", "key_write"},
+    "write": {"admin", "operator", "warehouse_operator", "key_write"},
+    "manage": {"admin"},
+    "platform": {"platform"},
+    "stats": {"regulator", "platform"},
+    "auth": {"admin", "operator", "viewer", "warehouse_operator", "key_read", "key_write", "regulator", "platform"},
+}
+ROLES = ["anonymous", "regulator", "platform", "key_read", "viewer", "operator", "warehouse_operator", "key_write",
+         "admin"]
+
+
+@dataclass
+class Targets:
+    ids: dict
+    spare_uscc: str
+    secrets: list  # strings of tenant a that must never reach another tenant
+
+
+def _targets(db, world) -> Targets:
+    """Objects of tenant a (the victim) for every path parameter."""
+    a = world.a
+    system = replace(system_principal(), enterprise_id=a.enterprise.id)
+    with db.transaction() as s:
+        members = MemberRepository(s, system).members()
+        viewer_membership = next(m for m, u in members if u.username == a.users["viewer"])
+        keys, _ = MemberRepository(s, system).api_keys_page(cursor=None, limit=10)
+        key = next(k for k in keys if k.scope == "read")
+        from tradeloop.kit.files import FileStore
+
+        evidence = warehouses.add_evidence(s, principal=system, store=FileStore(_files_root()), max_bytes=10_000,
+                                           warehouse_id=a.warehouse.id, kind="lease", filename="a-lease.pdf",
+                                           data=PDF)
+        filing = warehouses.record_filing(s, principal=system, warehouse_id=a.warehouse.id, data=FilingCreate(
+            customs_office="2248", modes="9810", filed_on="2022-05-01"))
+        from tradeloop.warehouse.schemas import ClientCreate
+
+        link = warehouses.add_client(s, principal=system, warehouse_id=a.warehouse.id,
+                                     data=ClientCreate(client_uscc=world.operator.enterprise.uscc))
+        clients = WarehouseRepository(s, system).clients(a.warehouse.id)
+        assert link in clients
+    ids = {"membership_id": viewer_membership.id, "api_key_id": key.id, "enterprise_id": a.enterprise.id,
+           "warehouse_id": a.warehouse.id, "client_id": link.id, "evidence_id": evidence.id,
+           "filing_id": filing.id, "dataset": "countries"}
+    secrets = [str(a.warehouse.id), a.warehouse.code, str(evidence.id), str(filing.id), str(viewer_membership.id),
+               a.enterprise.uscc, str(key.id), str(link.id)]
+    return Targets(ids, world.b.enterprise.uscc, secrets)
+
+
+_FILES = {}
+
+
+def _files_root():
+    return _FILES["root"]
+
+
+@pytest.fixture
+def targets(db, world, settings):
+    _FILES["root"] = settings.files_dir
+    return _targets(db, world)
+
+
+def _clients(app, world, tenant):
+    """A logged-in client per role of ``tenant`` (and regulator, platform admin, anonymous)."""
+    out = {}
+    for role, username in [("admin", tenant.users["admin"]), ("operator", tenant.users["operator"]),
+                           ("viewer", tenant.users["viewer"]), ("warehouse_operator", tenant.users["warehouse_operator"]),
+                           ("regulator", world.regulator), ("platform", world.platform_admin)]:
+        c = TestClient(app)
+        r = c.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        out[role] = c
+    for scope in ("read", "write"):
+        c = TestClient(app)
+        c.headers.update(bearer(tenant.keys[scope]))
+        out[f"key_{scope}"] = c
+    out["anonymous"] = TestClient(app)
+    return out
+
+
+def _call(client, method, path, ids, body_spec, world):
+    url = path.format(**{k: v for k, v in ids.items()})
+    if body_spec == "multipart":
+        return client.request(method, url, files={"file": ("x.pdf", PDF + uuid.uuid4().bytes, "application/pdf")},
+                              data={"kind": "lease"})
+    body = body_spec(world) if callable(body_spec) else None
+    return client.request(method, url, json=body)
+
+
+class TestMatrixCoversEveryEndpoint:
+    def test_operations_match_openapi(self, app):
+        found = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() if p.startswith("/api/v1/")
+                 for m in ops}
+        assert found == set(OPERATIONS), "add new endpoints to OPERATIONS with their permission"
+
+
+TENANT_OPS = [op for op, (perm, _b) in OPERATIONS.items() if perm not in ("public", "platform", "stats", "auth")]
+
+
+class TestAnotherTenantsIds:
+    @pytest.mark.parametrize("op", [op for op in TENANT_OPS if "{" in op[1]], ids=lambda o: f"{o[0]} {o[1]}")
+    def test_other_tenant_gets_404_and_no_data(self, app, world, targets, op):
+        method, path = op
+        _perm, body = OPERATIONS[op]
+        intruders = _clients(app, world, world.b)
+        for role in ("admin", "key_write", "viewer"):
+            r = _call(intruders[role], method, path, targets.ids, body, targets)
+            assert r.status_code in (403, 404), (role, r.status_code, r.text)
+            # The problem document echoes the requested path ("instance"); anything else is a leak.
+            echoed = r.text.replace(r.request.url.path, "")
+            for secret in targets.secrets:
+                assert secret not in echoed, (role, secret)
+
+    @pytest.mark.parametrize("op", [op for op in TENANT_OPS if "{" not in op[1] and op[0] == "GET"],
+                             ids=lambda o: f"{o[0]} {o[1]}")
+    def test_other_tenant_lists_hold_no_data(self, app, world, targets, op):
+        method, path = op
+        intruders = _clients(app, world, world.b)
+        for role in ("admin", "key_read"):
+            r = _call(intruders[role], method, path, targets.ids, None, targets)
+            assert r.status_code in (200, 403), r.text
+            for secret in targets.secrets:
+                assert secret not in r.text, (role, path, secret)
+
+    def test_regulator_sees_aggregates_only(self, app, world, targets):
+        c = _clients(app, world, world.a)["regulator"]
+        r = c.get("/api/v1/stats/overview")
+        assert r.status_code == 200
+        body = r.json()
+        assert body["enterprises_total"] == 3  # all three are in 江苏省苏州市
+        for secret in targets.secrets:
+            assert secret not in r.text
+
+
+class TestRoles:
+    @pytest.mark.parametrize("op", sorted(op for op, (perm, _b) in OPERATIONS.items() if perm != "public"),
+                             ids=lambda o: f"{o[0]} {o[1]}")
+    def test_each_role(self, app, world, targets, op):
+        method, path = op
+        perm, body = OPERATIONS[op]
+        clients = _clients(app, world, world.a)
+        allowed = ALLOWED[perm]
+        # Denials first: they must change nothing, so the allowed calls after them still find their targets.
+        for role in [r for r in ROLES if r not in allowed]:
+            r = _call(clients[role], method, path, targets.ids, body, targets)
+            expected = 401 if role == "anonymous" else 403
+            assert r.status_code == expected, (role, r.status_code, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+        for role in [r for r in ROLES if r in allowed]:
+            r = _call(clients[role], method, path, targets.ids, body, targets)
+            assert r.status_code not in (401, 403) and r.status_code < 500, (role, r.status_code, r.text)
+
+
+class TestWarehouseClientAccess:
+    def test_client_reads_master_data_but_nothing_else(self, app, world):
+        a = _clients(app, world, world.a)["admin"]
+        op_wh = world.operator.warehouse.id
+        r = a.get(f"/api/v1/warehouses/{op_wh}")
+        assert r.status_code == 200 and r.json()["access"] == "client"
+        assert r.json()["id"] in {w["id"] for w in a.get("/api/v1/warehouses").json()["items"]}
+        for sub in ("clients", "evidence", "filings"):
+            assert a.get(f"/api/v1/warehouses/{op_wh}/{sub}").status_code == 404
+        assert a.patch(f"/api/v1/warehouses/{op_wh}", json={"contact": "x"}).status_code == 404
+        b = _clients(app, world, world.b)["admin"]
+        assert b.get(f"/api/v1/warehouses/{op_wh}").status_code == 404
