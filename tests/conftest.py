@@ -13,19 +13,18 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+# Tests hash many passwords; the production argon2id cost is not what they test.
+from argon2 import PasswordHasher  # noqa: E402
 from sqlalchemy import create_engine, text
 
 from tradeloop.config import load_settings
+from tradeloop.kit import security  # noqa: E402
 from tradeloop.kit.db import Database
 from tradeloop.kit.tenancy import system_principal
 from tradeloop.migrate import upgrade
 from tradeloop.models import metadata
 from tradeloop.reference.service import load_reference_data
-
-# Tests hash many passwords; the production argon2id cost is not what they test.
-from argon2 import PasswordHasher  # noqa: E402
-
-from tradeloop.kit import security  # noqa: E402
 
 security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

@@ -132,9 +132,9 @@ def targets(db, world, settings):
 def _clients(app, world, tenant):
     """A logged-in client per role of ``tenant`` (and regulator, platform admin, anonymous)."""
     out = {}
-    for role, username in [("admin", tenant.users["admin"]), ("operator", tenant.users["operator"]),
-                           ("viewer", tenant.users["viewer"]), ("warehouse_operator", tenant.users["warehouse_operator"]),
-                           ("regulator", world.regulator), ("platform", world.platform_admin)]:
+    logins = [(role, tenant.users[role]) for role in ("admin", "operator", "viewer", "warehouse_operator")]
+    logins += [("regulator", world.regulator), ("platform", world.platform_admin)]
+    for role, username in logins:
         c = TestClient(app)
         r = c.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         assert r.status_code == 200, r.text

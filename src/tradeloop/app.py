@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         from tradeloop.kit.templating import render
 
         titles = {403: _("Not allowed"), 404: _("Not found"), 401: _("Please log in")}
-        message = exc.extra.get("message_zh") if locale_var.get() != "en" and exc.extra.get("message_zh") else exc.detail
+        zh = exc.extra.get("message_zh")
+        message = zh if locale_var.get() != "en" and zh else exc.detail
         return render(request, "error.html", {"title": titles.get(exc.status, _("Error")), "message": message},
                       status_code=exc.status)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from tradeloop.config import Settings, load_settings
 
@@ -56,6 +57,8 @@ def _run(settings: Settings, fn):
             return fn(session, system_principal(label="cli"))
     except NotMigrated as exc:
         _fail(str(exc))
+    except OperationalError as exc:
+        _fail(f"Cannot reach the database {_redacted(settings)}: {exc.orig}")
     except DomainError as exc:
         lines = [exc.detail] + [f"  {e.field}: {e.message_en} / {e.message_zh}" for e in exc.errors]
         _fail("\n".join(lines))
@@ -107,10 +110,13 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from tradeloop.app import create_app
     from tradeloop.migrate import NotMigrated
 
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         application = create_app(settings)
     except NotMigrated as exc:
         _fail(str(exc))
+    except OperationalError as exc:
+        _fail(f"Cannot reach the database {_redacted(settings)}: {exc.orig}")
     typer.echo(f"tradeloop serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
     uvicorn.run(application, host=host, port=port, log_level="info")
 
@@ -184,7 +190,8 @@ def user_create(
     enterprise: Annotated[str | None, typer.Option(help="USCC of the enterprise to join")] = None,
     role: Annotated[str, typer.Option(help="admin|operator|viewer|warehouse_operator")] = "admin",
     platform_admin: Annotated[bool, typer.Option("--platform-admin")] = False,
-    regulator_authority: Annotated[str | None, typer.Option(help="Makes the user a regulator, e.g. 苏州市商务局")] = None,
+    regulator_authority: Annotated[
+        str | None, typer.Option(help="Makes the user a regulator, e.g. 苏州市商务局")] = None,
     province: Annotated[str | None, typer.Option()] = None,
     city: Annotated[str | None, typer.Option()] = None,
     district: Annotated[str | None, typer.Option()] = None,

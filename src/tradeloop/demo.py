@@ -82,7 +82,8 @@ def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
                 kind="manufacturer", customs_code="3205960ABC", province="江苏省", city="苏州市", district="吴江区",
                 pilot_zone="中国（苏州）跨境电子商务综合试验区", industry_belts=["吴江丝绸", "纺织服装"]))
             bamboo = enterprises.create_enterprise(s, principal=system, data=EnterpriseCreate(
-                uscc=BAMBOO_USCC, name_zh="杭州竹韵厨具贸易有限公司", name_en="Hangzhou Zhuyun Kitchenware Trading Co., Ltd.",
+                uscc=BAMBOO_USCC, name_zh="杭州竹韵厨具贸易有限公司",
+                name_en="Hangzhou Zhuyun Kitchenware Trading Co., Ltd.",
                 kind="trader", customs_code="3301960XYZ", province="浙江省", city="杭州市", district="西湖区",
                 pilot_zone="中国（杭州）跨境电子商务综合试验区", industry_belts=["竹木制品"]))
             operator = enterprises.create_enterprise(s, principal=system, data=EnterpriseCreate(
@@ -143,7 +144,8 @@ def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
             # The bamboo trader also keeps goods at a third-party warehouse that is not on the platform.
             bam = replace(system, enterprise_id=bamboo.id, label="demo:bamboo-admin")
             warehouses.create_warehouse(s, principal=bam, data=WarehouseCreate(
-                code="US-NJ-3PL", name_zh="新泽西第三方仓", name_en="New Jersey 3PL", operator_name="Garden State 3PL LLC",
+                code="US-NJ-3PL", name_zh="新泽西第三方仓", name_en="New Jersey 3PL",
+                operator_name="Garden State 3PL LLC",
                 country="US", address="100 Port Jersey Blvd, Jersey City, NJ 07305, USA", unlocode=None,
                 area_m2=Decimal("3000"), tenure=Tenure.LEASED, lease_start=date(2024, 1, 1),
                 lease_end=date(2026, 12, 31)))

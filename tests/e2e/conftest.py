@@ -1,8 +1,8 @@
 """Fixtures for the browser tests: a demo database, a live ``tradeloop serve`` and headless Chromium.
 
-The server runs as a real subprocess (``python -m tradeloop serve``) on a free local port, so the tests exercise
-the same start-up path as an operator would. Its output goes to files; when a browser test fails, the tail of
-the server's stderr is attached to the failure report.
+The server runs as a real subprocess (``python -m tradeloop serve``) on a free local port, so the tests
+exercise the same start-up path as an operator would. Its output goes to files; when a browser test fails,
+the tail of the server's stderr is attached to the failure report.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ def live_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     data_dir = root / "data"
     env = _hermetic_env()
-    demo = subprocess.run([sys.executable, "-m", "tradeloop", "demo", "--no-serve", "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    demo = subprocess.run(
+        [sys.executable, "-m", "tradeloop", "demo", "--no-serve", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, env=env, timeout=120)
     if demo.returncode != 0:
         pytest.fail(f"`tradeloop demo --no-serve` exited {demo.returncode}\n--- stdout\n{demo.stdout}"
                     f"\n--- stderr\n{demo.stderr}", pytrace=False)
@@ -119,7 +120,8 @@ def live_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        skip_or_fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium fonts-wqy-microhei)")
+        skip_or_fail(f"{CHROMIUM} not found: install Debian's chromium "
+                     "(apt-get install chromium fonts-wqy-microhei)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -1,9 +1,9 @@
 """End-to-end journeys in a real browser (headless Debian Chromium driven by Playwright).
 
-A fresh demo database is served by ``tradeloop serve`` in a subprocess (see ``conftest.py``). The tests log in
-as the demo users, check the default Chinese UI (and that CJK glyphs really render), switch languages, register
-an overseas warehouse through the form, find it in the list and the audit log, hit a validation error, and
-check that another tenant cannot see it. Screenshots land in ``test-artifacts/screenshots/``.
+A fresh demo database is served by ``tradeloop serve`` in a subprocess (see ``conftest.py``). The tests log
+in as the demo users, check the default Chinese UI (and that CJK glyphs really render), switch languages,
+register an overseas warehouse through the form, find it in the list and the audit log, hit a validation
+error, and check that another tenant cannot see it. Screenshots land in ``test-artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ NAV_EN = {"warehouses": "Overseas warehouses", "audit": "Audit log"}
 DETAIL_PATH = re.compile(r"^/warehouses/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 TIMEOUT_MS = 10_000
 
-# Filled by the registration test, reused by the tenant-isolation test (which registers on its own when run alone).
+# Filled by the registration test and reused by the tenant-isolation test (which registers on its own
+# when run alone).
 _registered: dict[str, str] = {}
 
 
@@ -201,8 +202,9 @@ class TestWarehouseJourney:
 
         with page.expect_navigation():
             page.click("[data-nav=audit]")
-        # The entity column shows the first 13 characters of the id; newest rows come first.
-        row = page.locator("table#audit tbody tr", has_text=warehouse_id[:13])
+        # The entity column shows only the first 13 characters of the (time-ordered) id, so the row is also
+        # matched on the code inside its "after" snapshot.
+        row = page.locator("table#audit tbody tr", has_text=warehouse_id[:13]).filter(has_text=f'"{code}"')
         expect(row).to_have_count(1)
         expect(row).to_contain_text(action_label_for(page, "Warehouse registered"))
         expect(row).to_contain_text("warehouse")

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 
 from tradeloop.audit.repository import AuditRepository
-from tradeloop.kit.i18n import gettext as _, timezone_var
+from tradeloop.kit.i18n import gettext as _
+from tradeloop.kit.i18n import timezone_var
 from tradeloop.kit.pages import PER_PAGE_CHOICES, OffsetPage, xlsx_response
 from tradeloop.kit.templating import action_label, render
 from tradeloop.kit.web import DB, PagePrincipal

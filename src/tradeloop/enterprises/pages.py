@@ -11,8 +11,8 @@ from tradeloop.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate
 from tradeloop.kit.errors import DomainError
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.pages import error_messages, flash, offset_page, redirect
-from tradeloop.kit.tenancy import Action
 from tradeloop.kit.templating import kind_label, rebate_label, render
+from tradeloop.kit.tenancy import Action
 from tradeloop.kit.web import CSRF, DB, PagePrincipal
 
 router = APIRouter()

@@ -43,7 +43,8 @@ def _check_fields(errors: Errors, data: EnterpriseFields, *, kind: str, repo: En
     if data.industry_belts is not None:
         belts = [b.strip() for b in data.industry_belts if b and b.strip()]
         if len(belts) > 20 or any(len(b) > 50 for b in belts):
-            errors.add("industry_belts", "at most 20 tags of at most 50 characters", "产业带标签最多20个，每个不超过50字")
+            errors.add("industry_belts", "at most 20 tags of at most 50 characters",
+                       "产业带标签最多20个，每个不超过50字")
         values["industry_belts"] = list(dict.fromkeys(belts))
     method = data.rebate_method
     expected = DEFAULT_REBATE_METHOD.get(EnterpriseKind(kind))

@@ -77,13 +77,16 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (
         ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], ondelete="CASCADE"),
+        UniqueConstraint("enterprise_id", "key_hash"),
+        # Authentication looks a key up by its hash alone (256 random bits: no two keys share one).
+        Index("ix_api_keys_key_hash", "key_hash"),
     )
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(16))
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
     scope: Mapped[str] = mapped_column(String(10))
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_column()

@@ -13,8 +13,8 @@ from tradeloop.kit.errors import DomainError
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.pages import error_messages, flash, redirect
 from tradeloop.kit.security import new_csrf_token
-from tradeloop.kit.tenancy import Action
 from tradeloop.kit.templating import render, role_label
+from tradeloop.kit.tenancy import Action
 from tradeloop.kit.web import CSRF, DB, PagePrincipal
 from tradeloop.shell.pages import safe_next
 

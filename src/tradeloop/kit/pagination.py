@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel
 from sqlalchemy import Select
 
-from tradeloop.kit.errors import ValidationFailed, FieldError
+from tradeloop.kit.errors import FieldError, ValidationFailed
 
 T = TypeVar("T")
 

@@ -120,9 +120,8 @@ def make_templates() -> Jinja2Templates:
 
 
 def render(request: Request, name: str, context: dict | None = None, status_code: int = 200):
-    from tradeloop.kit.web import csrf_token
-
     from tradeloop.kit.pages import pop_flashes
+    from tradeloop.kit.web import csrf_token
     from tradeloop.shell.nav import nav_for
 
     ctx = dict(context or {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Iterator
 from typing import Annotated
@@ -144,10 +145,8 @@ class RequestContextMiddleware:
         from http.cookies import SimpleCookie
 
         cookies = SimpleCookie()
-        try:
+        with contextlib.suppress(Exception):  # a malformed cookie header only loses the language choice
             cookies.load(headers.get("cookie", ""))
-        except Exception:  # noqa: BLE001 - a malformed cookie header only loses the language choice
-            pass
         lang = cookies["lang"].value if "lang" in cookies else None
         locale = negotiate(lang or self.settings.default_locale)
         scope.setdefault("state", {})

@@ -48,7 +48,8 @@ def _parse(dataset: str, path: Path, raw: bytes) -> list[dict]:
                and col.default is None]
     if missing:
         raise ValidationFailed(f"{path.name}: missing columns {', '.join(missing)}",
-                               errors=[FieldError(m, f"{path.name}: column missing", f"{path.name}：缺少列") for m in missing])
+                               errors=[FieldError(m, f"{path.name}: column missing", f"{path.name}：缺少列")
+                                       for m in missing])
     rows: list[dict] = []
     seen: set[str] = set()
     pk = next(iter(model.__table__.primary_key.columns)).name

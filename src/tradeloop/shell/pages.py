@@ -12,10 +12,11 @@ from tradeloop.audit.repository import AuditRepository
 from tradeloop.enterprises.repository import EnterpriseRepository
 from tradeloop.identity.repository import MemberRepository
 from tradeloop.kit.errors import NotFound
-from tradeloop.kit.i18n import LOCALES, gettext as _
+from tradeloop.kit.i18n import LOCALES
+from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.pages import redirect
-from tradeloop.kit.tenancy import Action
 from tradeloop.kit.templating import render
+from tradeloop.kit.tenancy import Action
 from tradeloop.kit.web import CSRF, DB, PagePrincipal
 from tradeloop.shell.nav import coming_item
 from tradeloop.warehouse.repository import WarehouseRepository

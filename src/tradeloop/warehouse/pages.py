@@ -12,10 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from tradeloop.audit.repository import AuditRepository
 from tradeloop.enterprises.repository import EnterpriseRepository
 from tradeloop.kit.errors import DomainError, FieldError, ValidationFailed
-from tradeloop.kit.i18n import gettext as _, pick
+from tradeloop.kit.i18n import gettext as _
+from tradeloop.kit.i18n import pick
 from tradeloop.kit.pages import error_messages, flash, offset_page, redirect, xlsx_response
-from tradeloop.kit.tenancy import Action
 from tradeloop.kit.templating import render
+from tradeloop.kit.tenancy import Action
 from tradeloop.kit.web import CSRF, DB, PagePrincipal
 from tradeloop.reference.repository import ReferenceRepository
 from tradeloop.warehouse import service
@@ -139,7 +140,8 @@ def detail(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipal, 
     repo = WarehouseRepository(db, principal)
     warehouse = repo.get(warehouse_id)
     owner = warehouse.enterprise_id == principal.enterprise_id
-    context = {"active": "warehouses", "w": warehouse, "owner": owner, "can_write": owner and principal.can(Action.WRITE),
+    context = {"active": "warehouses", "w": warehouse, "owner": owner,
+               "can_write": owner and principal.can(Action.WRITE),
                "errors": {}, "evidence_kinds": [(k.value, _(k.value.capitalize())) for k in EvidenceKind],
                "filing_statuses": [(s.value, s.value) for s in FilingStatus if s != FilingStatus.FILED],
                "abolished_on": service.FILING_ABOLISHED_ON}

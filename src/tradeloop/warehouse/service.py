@@ -107,9 +107,8 @@ def _check(errors: Errors, data: WarehouseFields, session: Session, repo: Wareho
                 errors.add("lease_end", "a leased warehouse needs the lease end date", "租赁仓库须填写租期截止日")
             if merged["lease_start"] and merged["lease_end"] and merged["lease_end"] <= merged["lease_start"]:
                 errors.add("lease_end", "must be after the lease start", "租期截止日须晚于起始日")
-        elif tenure == Tenure.OWNED:
-            if merged["lease_start"] or merged["lease_end"]:
-                errors.add("lease_start", "an owned warehouse has no lease period", "自有仓库无需填写租期")
+        elif tenure == Tenure.OWNED and (merged["lease_start"] or merged["lease_end"]):
+            errors.add("lease_start", "an owned warehouse has no lease period", "自有仓库无需填写租期")
     # The operator: an enterprise on the platform (by USCC), the registering warehouse enterprise itself,
     # or a name for an operator that is not on the platform.
     operator_id = current.operator_enterprise_id if current else None

@@ -1,14 +1,13 @@
-"""foundation
+"""foundation: tenants, identity, audit, warehouses, reference data
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 03:34:20.230765
+Create Date: 2026-11-27 03:47:30.198625
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import tradeloop.kit.models
-
 
 revision = '0001'
 down_revision = None
@@ -165,8 +164,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], name=op.f('fk_api_keys_created_by_user_id_users')),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_api_keys_enterprise_id_enterprises'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('enterprise_id', 'id', name=op.f('pk_api_keys')),
-    sa.UniqueConstraint('key_hash', name=op.f('uq_api_keys_key_hash'))
+    sa.UniqueConstraint('enterprise_id', 'key_hash', name=op.f('uq_api_keys_enterprise_id_key_hash'))
     )
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.create_index('ix_api_keys_key_hash', ['key_hash'], unique=False)
+
     op.create_table('memberships',
     sa.Column('enterprise_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -296,6 +298,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_memberships_user_id'))
 
     op.drop_table('memberships')
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.drop_index('ix_api_keys_key_hash')
+
     op.drop_table('api_keys')
     op.drop_table('users')
     op.drop_table('ref_unlocodes')
