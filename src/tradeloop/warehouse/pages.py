@@ -61,7 +61,7 @@ def list_page(request: Request, principal: PagePrincipal, db: DB):
 @router.get("/warehouses.xlsx")
 def export(request: Request, principal: PagePrincipal, db: DB):
     rows = WarehouseRepository(db, principal).iterate(**_filters(dict(request.query_params)))
-    header = [_("Code"), _("Name (Chinese)"), _("Name (English)"), _("Operator"), _("Country"), _("Address"),
+    header = [_("Code"), _("Name (Chinese)"), _("Name (English)"), _("Operated by"), _("Country"), _("Address"),
               "UN/LOCODE", _("Area (m²)"), _("Tenure"), _("Lease start"), _("Lease end"), _("Contact")]
     return xlsx_response("warehouses.xlsx", header, (
         [w.code, w.name_zh, w.name_en, w.operator_name, w.country, w.address, w.unlocode,
