@@ -157,6 +157,15 @@ def _call(client, method, path, ids, body_spec, world):
     return client.request(method, url, json=body)
 
 
+def _audit_count(db) -> int:
+    from sqlalchemy import func, select
+
+    from tradeloop.audit.models import AuditLog
+
+    with db.transaction(write=False) as s:
+        return s.scalar(select(func.count()).select_from(AuditLog))
+
+
 class TestMatrixCoversEveryEndpoint:
     def test_operations_match_openapi(self, app):
         found = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() if p.startswith("/api/v1/")
@@ -205,7 +214,7 @@ class TestAnotherTenantsIds:
 class TestRoles:
     @pytest.mark.parametrize("op", sorted(op for op, (perm, _b) in OPERATIONS.items() if perm != "public"),
                              ids=lambda o: f"{o[0]} {o[1]}")
-    def test_each_role(self, app, world, targets, op):
+    def test_each_role(self, app, db, world, targets, op):
         method, path = op
         perm, body = OPERATIONS[op]
         clients = _clients(app, world, world.a)
@@ -216,9 +225,18 @@ class TestRoles:
             expected = 401 if role == "anonymous" else 403
             assert r.status_code == expected, (role, r.status_code, r.text)
             assert r.headers["content-type"].startswith("application/problem+json")
+        audited = 0
         for role in [r for r in ROLES if r in allowed]:
+            before = _audit_count(db)
             r = _call(clients[role], method, path, targets.ids, body, targets)
             assert r.status_code not in (401, 403) and r.status_code < 500, (role, r.status_code, r.text)
+            if method == "GET":
+                assert _audit_count(db) == before, "a read wrote an audit row"
+            elif r.status_code < 300:
+                assert _audit_count(db) == before + 1, f"{method} {path} by {role}: one audit row per change"
+                audited += 1
+        if method != "GET":
+            assert audited, f"no allowed role changed anything through {method} {path}"
 
 
 class TestWarehouseClientAccess:
@@ -233,3 +251,48 @@ class TestWarehouseClientAccess:
         assert a.patch(f"/api/v1/warehouses/{op_wh}", json={"contact": "x"}).status_code == 404
         b = _clients(app, world, world.b)["admin"]
         assert b.get(f"/api/v1/warehouses/{op_wh}").status_code == 404
+
+
+#: Page URLs that name an object; another tenant gets 404 on each, GET and POST alike.
+PAGE_URLS = [
+    ("GET", "/warehouses/{warehouse_id}"),
+    ("GET", "/warehouses/{warehouse_id}/edit"),
+    ("POST", "/warehouses/{warehouse_id}/edit"),
+    ("POST", "/warehouses/{warehouse_id}/clients"),
+    ("POST", "/warehouses/{warehouse_id}/clients/{client_id}/remove"),
+    ("POST", "/warehouses/{warehouse_id}/evidence"),
+    ("GET", "/warehouses/{warehouse_id}/evidence/{evidence_id}"),
+    ("POST", "/warehouses/{warehouse_id}/filings"),
+    ("POST", "/warehouses/{warehouse_id}/filings/{filing_id}/events"),
+    ("POST", "/users/{membership_id}/role"),
+    ("POST", "/users/{membership_id}/remove"),
+    ("POST", "/api-keys/{api_key_id}/revoke"),
+]
+
+
+class TestPagesWithAnotherTenantsIds:
+    @pytest.mark.parametrize("op", PAGE_URLS, ids=lambda o: f"{o[0]} {o[1]}")
+    def test_404_and_nothing_changes(self, app, db, world, targets, op):
+        from tests.factories import csrf_from, page_login
+
+        method, path = op
+        c = TestClient(app)
+        page_login(c, world.b.users["admin"])
+        token = csrf_from(c.get("/users").text)
+        url = path.format(**targets.ids)
+        before = _audit_count(db)
+        if method == "GET":
+            r = c.get(url, headers={"Accept": "text/html"})
+        elif path.endswith("/evidence"):
+            r = c.post(url, data={"csrf_token": token, "kind": "lease"},
+                       files={"file": ("x.pdf", PDF + b"b", "application/pdf")}, headers={"Accept": "text/html"})
+        else:
+            r = c.post(url, data={"csrf_token": token, "role": "operator", "client_uscc": world.b.enterprise.uscc,
+                                  "customs_office": "2248", "modes": "9810", "filed_on": "2023-01-01",
+                                  "status": "changed", "effective_on": "2023-02-01", "code": "X", "name_zh": "X",
+                                  "country": "DE", "address": "x", "tenure": "owned", "operator_name": "x"},
+                       headers={"Accept": "text/html"}, follow_redirects=False)
+        assert r.status_code == 404, (r.status_code, r.text[:300])
+        assert _audit_count(db) == before
+        for secret in targets.secrets:
+            assert secret not in r.text.replace(url, "")
