@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from tradeloop.audit.repository import AuditRepository
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.i18n import timezone_var
-from tradeloop.kit.pages import PER_PAGE_CHOICES, OffsetPage, xlsx_response
+from tradeloop.kit.pages import PER_PAGE_CHOICES, OffsetPage, int_param, xlsx_response
 from tradeloop.kit.templating import action_label, render
 from tradeloop.kit.web import DB, PagePrincipal
 
@@ -37,9 +37,9 @@ def _filters(params: dict) -> dict:
 def audit_page(request: Request, principal: PagePrincipal, db: DB):
     params = dict(request.query_params)
     repo = AuditRepository(db, principal)
-    per_page = int(params.get("per_page") or 50) if (params.get("per_page") or "50").isdigit() else 50
+    per_page = int_param(params, "per_page", 50)
     per_page = per_page if per_page in PER_PAGE_CHOICES else 50
-    page_no = int(params["page"]) if (params.get("page") or "").isdigit() else 1
+    page_no = max(int_param(params, "page", 1), 1)
     rows, total = repo.offset_page(page=page_no, per_page=per_page, **_filters(params))
     page = OffsetPage(rows, total, page_no, per_page, "at", True)
     return render(request, "audit.html", {

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tradeloop.audit.models import AuditLog
 from tradeloop.kit.pagination import paginate
+from tradeloop.kit.sql import contains_any
 from tradeloop.kit.tenancy import Action, Principal
 
 
@@ -30,7 +31,7 @@ class AuditRepository:
         if action:
             stmt = stmt.where(AuditLog.action == action)
         if actor:
-            stmt = stmt.where(AuditLog.actor_label.ilike(f"%{actor}%"))
+            stmt = stmt.where(contains_any([AuditLog.actor_label], actor))
         if since:
             stmt = stmt.where(AuditLog.at >= since)
         if until:

@@ -10,7 +10,7 @@ from tradeloop.enterprises.repository import EnterpriseRepository
 from tradeloop.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate
 from tradeloop.kit.errors import DomainError
 from tradeloop.kit.i18n import gettext as _
-from tradeloop.kit.pages import error_messages, flash, offset_page, redirect
+from tradeloop.kit.pages import error_messages, flash, int_param, offset_page, redirect
 from tradeloop.kit.templating import kind_label, rebate_label, render
 from tradeloop.kit.tenancy import Action
 from tradeloop.kit.web import CSRF, DB, PagePrincipal
@@ -73,16 +73,9 @@ SORTS = {"name": Enterprise.name_zh, "uscc": Enterprise.uscc, "kind": Enterprise
 
 
 def _admin_page(request, db, principal, params, *, errors=None, form=None, status_code=200):
-    repo = EnterpriseRepository(db, principal)
-    stmt = repo.readable()
-    q, kind = params.get("q") or None, params.get("kind") or None
-    if kind:
-        stmt = stmt.where(Enterprise.kind == kind)
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(Enterprise.name_zh.ilike(like) | Enterprise.name_en.ilike(like) | Enterprise.uscc.ilike(like))
+    stmt = EnterpriseRepository(db, principal).filtered(kind=params.get("kind") or None, q=params.get("q") or None)
     page = offset_page(db, stmt, sort_columns=SORTS, sort=params.get("sort"), desc=params.get("desc") == "1",
-                       page=int(params.get("page") or 1), per_page=int(params.get("per_page") or 20),
+                       page=int_param(params, "page", 1), per_page=int_param(params, "per_page", 20),
                        default_sort="created")
     return render(request, "admin_enterprises.html", {"active": "admin-enterprises", "page": page, "params": params,
                                                       "errors": errors or {}, "form": form or {}, **_choices()},

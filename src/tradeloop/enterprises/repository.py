@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tradeloop.enterprises.models import Enterprise
 from tradeloop.kit.errors import NotFound
 from tradeloop.kit.pagination import paginate
+from tradeloop.kit.sql import contains_any
 from tradeloop.kit.tenancy import Action, Principal
 
 
@@ -33,16 +34,16 @@ class EnterpriseRepository:
             raise NotFound("Enterprise not found.")
         return row
 
-    def page(self, *, cursor: str | None, limit: int | None, kind: str | None = None, q: str | None = None):
+    def filtered(self, *, kind: str | None = None, q: str | None = None) -> Select:
         stmt = self.readable()
         if kind:
             stmt = stmt.where(Enterprise.kind == kind)
         if q:
-            like = f"%{q}%"
-            stmt = stmt.where(
-                Enterprise.name_zh.ilike(like) | Enterprise.name_en.ilike(like) | Enterprise.uscc.ilike(like)
-            )
-        return paginate(self.session, stmt, Enterprise.id, cursor=cursor, limit=limit)
+            stmt = stmt.where(contains_any([Enterprise.name_zh, Enterprise.name_en, Enterprise.uscc], q))
+        return stmt
+
+    def page(self, *, cursor: str | None, limit: int | None, kind: str | None = None, q: str | None = None):
+        return paginate(self.session, self.filtered(kind=kind, q=q), Enterprise.id, cursor=cursor, limit=limit)
 
     # Look-ups by natural key, used by services to enforce uniqueness and by the CLI.
     def by_uscc(self, uscc: str) -> Enterprise | None:

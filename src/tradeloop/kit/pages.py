@@ -36,6 +36,15 @@ def pop_flashes(request: Request) -> list[dict]:
     return request.session.pop("flash", [])
 
 
+def int_param(params: dict, name: str, default: int) -> int:
+    """An integer query parameter; anything unparseable gives the default (a page, not an error)."""
+    value = params.get(name)
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 

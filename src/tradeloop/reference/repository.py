@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tradeloop.kit.sql import contains_any
 from tradeloop.reference.models import (
     Country,
     Currency,
@@ -42,11 +43,7 @@ class ReferenceRepository:
         model = DATASET_MODELS[dataset]
         stmt = select(model)
         if q:
-            like = f"%{q}%"
-            cols = [c for c in model.__table__.columns if c.type.python_type is str]
-            from sqlalchemy import or_
-
-            stmt = stmt.where(or_(*[c.ilike(like) for c in cols]))
+            stmt = stmt.where(contains_any([c for c in model.__table__.columns if c.type.python_type is str], q))
         pk = list(model.__table__.primary_key.columns)[0]
         return list(self.session.scalars(stmt.order_by(pk)))
 

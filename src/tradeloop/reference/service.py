@@ -58,7 +58,13 @@ def _parse(dataset: str, path: Path, raw: bytes) -> list[dict]:
         for name, col in columns.items():
             value = (record.get(name) or "").strip()
             if name in INT_COLUMNS:
-                row[name] = int(value) if value else None
+                try:
+                    row[name] = int(value) if value else None
+                except ValueError:
+                    raise ValidationFailed(
+                        f"{path.name} row {lineno}: {name} is not a whole number ({value!r})",
+                        errors=[FieldError(name, f"{path.name} row {lineno}: not a whole number",
+                                           f"{path.name} 第{lineno}行：不是整数")]) from None
             elif name in BOOL_COLUMNS:
                 row[name] = value in ("1", "true", "yes")
             else:
@@ -99,11 +105,12 @@ def load_reference_data(session: Session, *, principal: Principal, data_dir: Pat
         if loaded is not None and loaded.sha256 == digest and not force:
             results.append(LoadResult(name, loaded.version, loaded.rows, False))
             continue
+        before = {"version": loaded.version, "sha256": loaded.sha256, "rows": loaded.rows} if loaded else None
         rows = _parse(name, path, raw)
         repo.replace(name, rows)
         repo.set_dataset(name=name, version=entry["version"], sha256=digest, rows=len(rows))
         audit.record(session, principal=principal, action="reference.load", entity_type="reference_dataset",
-                     entity_id=name, before={"version": loaded.version, "sha256": loaded.sha256} if loaded else None,
+                     entity_id=name, before=before,
                      after={"version": entry["version"], "sha256": digest, "rows": len(rows)}, enterprise_id=None)
         results.append(LoadResult(name, entry["version"], len(rows), True))
     return results

@@ -14,7 +14,7 @@ from tradeloop.enterprises.repository import EnterpriseRepository
 from tradeloop.kit.errors import DomainError, FieldError, ValidationFailed
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.i18n import pick
-from tradeloop.kit.pages import error_messages, flash, offset_page, redirect, xlsx_response
+from tradeloop.kit.pages import error_messages, flash, int_param, offset_page, redirect, xlsx_response
 from tradeloop.kit.templating import render
 from tradeloop.kit.tenancy import Action
 from tradeloop.kit.web import CSRF, DB, PagePrincipal
@@ -51,8 +51,8 @@ def list_page(request: Request, principal: PagePrincipal, db: DB):
     params = dict(request.query_params)
     repo = WarehouseRepository(db, principal)
     page = offset_page(db, repo.filtered(**_filters(params)), sort_columns=SORTS, sort=params.get("sort"),
-                       desc=params.get("desc") == "1", page=int(params.get("page") or 1),
-                       per_page=int(params.get("per_page") or 20), default_sort="code")
+                       desc=params.get("desc") == "1", page=int_param(params, "page", 1),
+                       per_page=int_param(params, "per_page", 20), default_sort="code")
     return render(request, "warehouses/list.html", {
         "active": "warehouses", "page": page, "params": params, "tenures": _tenures(), "countries": _countries(db),
         "can_write": principal.can(Action.WRITE), "me": principal.enterprise_id})
@@ -87,7 +87,10 @@ async def _read_form(request: Request) -> dict:
 
 
 def _to_schema(values: dict, cls):
-    """Form strings to the schema; unparseable dates and numbers become field errors."""
+    """Form strings to the schema, and the field errors of values that do not parse (dates, numbers).
+
+    The schema still goes to the service with those fields empty, so the form shows every problem at
+    once; the caller refuses to keep anything while parse errors exist."""
     errors = []
     data = {k: (v or None) for k, v in values.items()}
     for key in ("lease_start", "lease_end"):
@@ -102,7 +105,9 @@ def _to_schema(values: dict, cls):
             from decimal import Decimal
 
             data["area_m2"] = Decimal(data["area_m2"].replace(",", ""))
-        except Exception:  # noqa: BLE001
+            if not data["area_m2"].is_finite():
+                raise ValueError("not a finite number")
+        except Exception:  # noqa: BLE001 - any unparseable text is the same field error
             errors.append(FieldError("area_m2", "must be a number", "面积应为数字"))
             data["area_m2"] = None
     if data["tenure"] not in (None, *[t.value for t in Tenure]):
@@ -113,19 +118,31 @@ def _to_schema(values: dict, cls):
         if data["tenure"] is None:
             errors.append(FieldError("tenure", "is required", "产权性质为必填项"))
             data["tenure"] = Tenure.OWNED
-    if errors:
-        raise ValidationFailed(errors=errors)
     if cls is WarehouseUpdate:
-        return cls(**{k: v for k, v in data.items() if k != "operator_uscc" or v})
-    return cls(**{k: v for k, v in data.items() if v is not None or k in ("code", "name_zh")})
+        return cls(**{k: v for k, v in data.items() if k != "operator_uscc" or v}), errors
+    return cls(**{k: v for k, v in data.items() if v is not None or k in ("code", "name_zh")}), errors
+
+
+async def _save(db, fn, parse_errors: list[FieldError], **kwargs):
+    """Run the service; parse errors and the service's own errors are reported together, nothing kept."""
+    try:
+        result = await run_in_threadpool(fn, db, **kwargs)
+        if parse_errors:
+            raise ValidationFailed(errors=[])
+        return result
+    except ValidationFailed as exc:
+        db.rollback()
+        parsed = {e.field for e in parse_errors}
+        raise ValidationFailed(exc.detail, errors=parse_errors + [e for e in exc.errors if e.field not in parsed],
+                               **exc.extra) from None
 
 
 @router.post("/warehouses", dependencies=[CSRF])
 async def create(request: Request, principal: PagePrincipal, db: DB):
     values = await _read_form(request)
+    data, parse_errors = _to_schema(values, WarehouseCreate)
     try:
-        data = _to_schema(values, WarehouseCreate)
-        warehouse = await run_in_threadpool(service.create_warehouse, db, principal=principal, data=data)
+        warehouse = await _save(db, service.create_warehouse, parse_errors, principal=principal, data=data)
     except DomainError as exc:
         if exc.status != 422:
             raise
@@ -170,10 +187,10 @@ def edit_page(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipa
 @router.post("/warehouses/{warehouse_id}/edit", dependencies=[CSRF])
 async def edit(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipal, db: DB):
     values = await _read_form(request)
+    data, parse_errors = _to_schema(values, WarehouseUpdate)
     try:
-        data = _to_schema(values, WarehouseUpdate)
-        await run_in_threadpool(service.update_warehouse, db, principal=principal, warehouse_id=warehouse_id,
-                                data=data)
+        await _save(db, service.update_warehouse, parse_errors, principal=principal, warehouse_id=warehouse_id,
+                    data=data)
     except DomainError as exc:
         if exc.status != 422:
             raise

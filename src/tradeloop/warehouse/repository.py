@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tradeloop.kit.errors import NotFound
 from tradeloop.kit.pagination import paginate
+from tradeloop.kit.sql import contains_any
 from tradeloop.kit.tenancy import Action, Principal
 from tradeloop.warehouse.models import (
     Warehouse,
@@ -56,10 +57,8 @@ class WarehouseRepository:
     def filtered(self, *, q: str | None = None, country: str | None = None, tenure: str | None = None) -> Select:
         stmt = self.readable()
         if q:
-            like = f"%{q}%"
-            stmt = stmt.where(or_(Warehouse.name_zh.ilike(like), Warehouse.name_en.ilike(like),
-                                  Warehouse.code.ilike(like), Warehouse.operator_name.ilike(like),
-                                  Warehouse.address.ilike(like)))
+            stmt = stmt.where(contains_any([Warehouse.name_zh, Warehouse.name_en, Warehouse.code,
+                                            Warehouse.operator_name, Warehouse.address], q))
         if country:
             stmt = stmt.where(Warehouse.country == country.upper())
         if tenure:

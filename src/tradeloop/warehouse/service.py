@@ -92,6 +92,9 @@ def _check(errors: Errors, data: WarehouseFields, session: Session, repo: Wareho
         except (InvalidOperation, ValueError):
             area = None
             errors.add("area_m2", "must be a number", "面积应为数字")
+        if area is not None and not area.is_finite():
+            area = None
+            errors.add("area_m2", "must be a number", "面积应为数字")
         if area is not None and (area <= 0 or area >= Decimal("10000000000")):
             errors.add("area_m2", "must be a positive number of square metres", "面积应为正数（平方米）")
         merged["area_m2"] = area
@@ -112,6 +115,9 @@ def _check(errors: Errors, data: WarehouseFields, session: Session, repo: Wareho
     # The operator: an enterprise on the platform (by USCC), the registering warehouse enterprise itself,
     # or a name for an operator that is not on the platform.
     operator_id = current.operator_enterprise_id if current else None
+    renamed = clean(given.get("operator_name")) != (current.operator_name if current else None)
+    if given.get("operator_name") and renamed and not given.get("operator_uscc"):
+        operator_id = None  # another operator named: one that is not on the platform
     if "operator_uscc" in given and given["operator_uscc"]:
         code = uscc_rules.normalise(given["operator_uscc"])
         operator = EnterpriseRepository(session, principal).lookup_by_uscc(code)
@@ -217,8 +223,8 @@ def add_evidence(session: Session, *, principal: Principal, store: FileStore, ma
     if not data:
         errors.add("file", "is empty", "文件为空")
     elif len(data) > max_bytes:
-        errors.add("file", f"is larger than the limit of {max_bytes // (1024 * 1024)} MiB",
-                   f"文件超过{max_bytes // (1024 * 1024)} MiB上限")
+        limit = format_size(max_bytes)
+        errors.add("file", f"is larger than the limit of {limit}", f"文件超过{limit}上限")
     elif content_type is None:
         errors.add("file", "must be a PDF, PNG or JPEG file", "仅接受PDF、PNG或JPEG文件")
     if valid_from and valid_to and valid_to < valid_from:
@@ -238,6 +244,15 @@ def add_evidence(session: Session, *, principal: Principal, store: FileStore, ma
     audit.record(session, principal=principal, action="warehouse.evidence_add", entity_type="warehouse_evidence",
                  entity_id=row.id, after=row)
     return row
+
+
+def format_size(n: int) -> str:
+    """A byte count as people read it: 10 MiB, 1.5 MiB, 512 KiB, 1000 bytes."""
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def record_filing(session: Session, *, principal: Principal, warehouse_id: uuid.UUID,
@@ -295,8 +310,12 @@ def add_filing_event(session: Session, *, principal: Principal, warehouse_id: uu
     if data.status not in FILING_TRANSITIONS[current]:
         errors.add("status", f"a {current.value} filing cannot become {data.status.value}",
                    f"备案状态不能从 {current.value} 变为 {data.status.value}")
+    latest = max((e.effective_on for e in repo.filing_events([filing.id])[filing.id]), default=filing.filed_on)
     if data.effective_on < filing.filed_on:
         errors.add("effective_on", "must not be before the filing date", "生效日期不能早于备案日期")
+    elif data.effective_on < latest:
+        errors.add("effective_on", f"must not be before the last recorded change ({latest.isoformat()})",
+                   f"生效日期不能早于上一次状态变更（{latest.isoformat()}）")
     if data.status == FilingStatus.LAPSED and data.effective_on != FILING_ABOLISHED_ON:
         errors.add("effective_on", "a filing lapsed on 2024-12-15, when GACC 2024 No. 167 took effect",
                    "备案因海关总署公告2024年第167号于2024年12月15日失效")
