@@ -12,8 +12,8 @@
 # the message ids are English. No .mo files are built: kit/i18n.py compiles the .po in memory.
 # tests/test_i18n.py fails while any zh_CN entry is missing, fuzzy or has mismatched placeholders.
 #
-# Label tables whose values are only translated at display time are listed in
-# src/tradeloop/kit/i18n_labels.py so that extraction sees them.
+# Label tables whose values are only translated at display time (kit/templating.py, shell/nav.py)
+# mark their values with N_(...), Babel's default keyword, so that extraction sees them.
 #
 # Usage: scripts/i18n.sh        (needs the project installed: pip install -e '.[test]')
 set -euo pipefail

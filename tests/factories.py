@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -95,6 +96,18 @@ def build_world(db) -> World:
                               warehouse_id=tenants["operator"].warehouse.id,
                               data=ClientCreate(client_uscc=tenants["a"].enterprise.uscc, since=date(2025, 1, 1)))
     return World(tenants["a"], tenants["b"], tenants["operator"], "regulator", "platform")
+
+
+@contextmanager
+def scratch(db):
+    """A write session that is always rolled back: many attempts against one database, and nothing
+    reaches the tables kept between tests (reference data)."""
+    session = db.write_sessions()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
 
 
 def bearer(key: str) -> dict:

@@ -10,14 +10,13 @@ import hashlib
 import json
 import shutil
 import uuid
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import bearer, make_enterprise
+from tests.factories import bearer, make_enterprise, scratch
 from tradeloop.audit.models import AuditLog
 from tradeloop.identity import service as identity
 from tradeloop.identity.models import ApiScope
@@ -32,15 +31,6 @@ EXPECTED_ROWS = {d["name"]: d["rows"] for d in MANIFEST["datasets"]}
 LOADER = system_principal(label="reference tests")
 
 
-@contextmanager
-def scratch(db):
-    """A write session that is always rolled back, so nothing reaches the kept reference tables."""
-    session = db.write_sessions()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
 
 
 def snapshot(session) -> dict:

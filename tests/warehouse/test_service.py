@@ -20,7 +20,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tests.factories import make_enterprise, new_uscc
+from tests.factories import make_enterprise, new_uscc, scratch
 from tradeloop.audit.models import AuditLog
 from tradeloop.kit.errors import Conflict, NotFound, ValidationFailed
 from tradeloop.kit.files import FileStore, sniff_type
@@ -122,17 +122,6 @@ def audits(db, enterprise, action: str | None = None) -> list[AuditLog]:
 def load(db, model, row_id):
     with db.transaction(write=False) as s:
         return s.scalar(select(model).where(model.id == row_id))
-
-
-@contextmanager
-def scratch(db):
-    """A write session that is always rolled back, for many attempts against one database."""
-    session = db.write_sessions()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
 
 
 @contextmanager

@@ -50,6 +50,11 @@ def negotiate(value: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+def N_(message: str) -> str:
+    """Marks a string for extraction (Babel's default keyword); it is translated where it is shown."""
+    return message
+
+
 def gettext(message: str, **variables) -> str:
     text = translations(locale_var.get()).gettext(message)
     return text % variables if variables else text

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from tradeloop.kit import i18n
+from tradeloop.kit.i18n import N_
 
 MODULES_WITH_TEMPLATES = ("shell", "enterprises", "identity", "warehouse", "audit", "insights", "reference")
 
@@ -27,49 +28,54 @@ def merge_query(params: dict, **changes) -> str:
 
 
 ROLE_LABELS = {
-    "admin": "Enterprise admin",
-    "operator": "Operator",
-    "viewer": "Viewer",
-    "warehouse_operator": "Warehouse operator",
+    "admin": N_("Enterprise admin"),
+    "operator": N_("Operator"),
+    "viewer": N_("Viewer"),
+    "warehouse_operator": N_("Warehouse operator"),
 }
 
 
 KIND_LABELS = {
-    "manufacturer": "Manufacturer",
-    "trader": "Trader",
-    "warehouse": "Overseas warehouse operator",
-    "logistics": "Logistics company",
-    "platform": "E-commerce platform",
+    "manufacturer": N_("Manufacturer"),
+    "trader": N_("Trader"),
+    "warehouse": N_("Overseas warehouse operator"),
+    "logistics": N_("Logistics company"),
+    "platform": N_("E-commerce platform"),
 }
-REBATE_LABELS = {"exempt_credit_refund": "Exempt, credit and refund", "exempt_refund": "Exempt and refund"}
+REBATE_LABELS = {"exempt_credit_refund": N_("Exempt, credit and refund"), "exempt_refund": N_("Exempt and refund")}
 ACTION_LABELS = {
-    "enterprise.create": "Enterprise registered",
-    "enterprise.update": "Enterprise profile changed",
-    "user.create": "User created",
-    "membership.create": "Membership granted",
-    "member.add": "User added",
-    "member.change_role": "Role changed",
-    "member.remove": "User removed",
-    "regulator_scope.create": "Regulator scope set",
-    "api_key.create": "API key created",
-    "api_key.revoke": "API key revoked",
-    "warehouse.create": "Warehouse registered",
-    "warehouse.update": "Warehouse changed",
-    "warehouse.client_add": "Client added to warehouse",
-    "warehouse.client_remove": "Client removed from warehouse",
-    "warehouse.evidence_add": "Evidence file uploaded",
-    "warehouse.filing_record": "Customs filing recorded",
-    "warehouse.filing_event": "Customs filing status changed",
-    "reference.load": "Reference data loaded",
+    "enterprise.create": N_("Enterprise registered"),
+    "enterprise.update": N_("Enterprise profile changed"),
+    "user.create": N_("User created"),
+    "membership.create": N_("Membership granted"),
+    "member.add": N_("User added"),
+    "member.change_role": N_("Role changed"),
+    "member.remove": N_("User removed"),
+    "regulator_scope.create": N_("Regulator scope set"),
+    "api_key.create": N_("API key created"),
+    "api_key.revoke": N_("API key revoked"),
+    "warehouse.create": N_("Warehouse registered"),
+    "warehouse.update": N_("Warehouse changed"),
+    "warehouse.client_add": N_("Client added to warehouse"),
+    "warehouse.client_remove": N_("Client removed from warehouse"),
+    "warehouse.evidence_add": N_("Evidence file uploaded"),
+    "warehouse.filing_record": N_("Customs filing recorded"),
+    "warehouse.filing_event": N_("Customs filing status changed"),
+    "reference.load": N_("Reference data loaded"),
 }
 
 
+EVIDENCE_KIND_LABELS = {"lease": N_("Lease"), "ownership": N_("Ownership"), "other": N_("Other")}
 FILING_STATUS_LABELS = {
-    "filed": "Filed",
-    "changed": "Changed",
-    "cancelled": "Cancelled",
-    "lapsed": "Lapsed (filing abolished)",
+    "filed": N_("Filed"),
+    "changed": N_("Changed"),
+    "cancelled": N_("Cancelled"),
+    "lapsed": N_("Lapsed (filing abolished)"),
 }
+
+
+def evidence_kind_label(kind: str | None) -> str:
+    return _label(EVIDENCE_KIND_LABELS, kind)
 
 
 def filing_status_label(status: str | None) -> str:
@@ -110,6 +116,7 @@ def make_templates() -> Jinja2Templates:
         rebate_label=rebate_label,
         action_label=action_label,
         filing_status_label=filing_status_label,
+        evidence_kind_label=evidence_kind_label,
         fmt_datetime=i18n.fmt_datetime,
         fmt_date=i18n.fmt_date,
         fmt_number=i18n.fmt_number,

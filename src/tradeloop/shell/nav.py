@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tradeloop.kit.i18n import N_
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.tenancy import Action, Principal
-
-
-def N_(s: str) -> str:  # marks a string for extraction; translated when shown
-    return s
 
 
 @dataclass(frozen=True)

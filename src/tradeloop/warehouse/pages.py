@@ -15,7 +15,7 @@ from tradeloop.kit.errors import DomainError, FieldError, ValidationFailed
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.i18n import pick
 from tradeloop.kit.pages import error_messages, flash, int_param, offset_page, redirect, xlsx_response
-from tradeloop.kit.templating import render
+from tradeloop.kit.templating import evidence_kind_label, render
 from tradeloop.kit.tenancy import Action
 from tradeloop.kit.web import CSRF, DB, PagePrincipal
 from tradeloop.reference.repository import ReferenceRepository
@@ -159,7 +159,7 @@ def detail(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipal, 
     owner = warehouse.enterprise_id == principal.enterprise_id
     context = {"active": "warehouses", "w": warehouse, "owner": owner,
                "can_write": owner and principal.can(Action.WRITE),
-               "errors": {}, "evidence_kinds": [(k.value, _(k.value.capitalize())) for k in EvidenceKind],
+               "errors": {}, "evidence_kinds": [(k.value, evidence_kind_label(k.value)) for k in EvidenceKind],
                "filing_statuses": [(s.value, s.value) for s in FilingStatus if s != FilingStatus.FILED],
                "abolished_on": service.FILING_ABOLISHED_ON}
     if owner:
