@@ -73,3 +73,13 @@ class TestIdempotencyKey:
         r = client.post("/api/v1/warehouses", json=_body("IDEM-8"),
                         headers={**bearer(world.a.keys["write"]), "Idempotency-Key": "x" * 256})
         assert r.status_code == 400
+
+    def test_a_key_expires_after_its_lifetime(self, client, world, db, monkeypatch):
+        from tradeloop.kit import idempotency
+
+        headers = {**bearer(world.a.keys["write"]), "Idempotency-Key": "k-old"}
+        assert client.post("/api/v1/warehouses", json=_body("IDEM-9"), headers=headers).status_code == 201
+        monkeypatch.setattr(idempotency, "KEY_LIFETIME", idempotency.KEY_LIFETIME * 0)
+        # Past its lifetime the key is forgotten: the request runs again (and meets the duplicate code).
+        r = client.post("/api/v1/warehouses", json=_body("IDEM-9"), headers=headers)
+        assert r.status_code == 422 and "idempotent-replayed" not in r.headers

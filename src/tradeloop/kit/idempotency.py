@@ -4,13 +4,15 @@ The first request with a key reserves it (a row without a response) in its own t
 stores its response; a retry with the same key and the same request gets the stored response back
 (header ``Idempotent-Replayed: true``) without running again. The same key with a different request is
 rejected (422); a retry while the first is still running gets 409. Keys are kept per credential, so two
-clients never collide. Responses with status 5xx are not kept, so the client may retry them.
+clients never collide. Responses with status 5xx are not kept, so the client may retry them. A key is
+remembered for ``KEY_LIFETIME`` (24 hours, as payment APIs do); after that the same key runs again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 
 from anyio import to_thread
 from sqlalchemy import delete, select
@@ -18,9 +20,11 @@ from sqlalchemy.exc import IntegrityError
 
 from tradeloop.kit.errors import PROBLEM_JSON
 from tradeloop.kit.idempotency_models import IdempotencyRecord
+from tradeloop.kit.models import utcnow
 from tradeloop.kit.security import credential_scope
 
 KEPT_HEADERS = ("content-type", "location")
+KEY_LIFETIME = timedelta(hours=24)
 
 
 class IdempotencyStore:
@@ -33,6 +37,8 @@ class IdempotencyStore:
         """None when reserved for this request; else the existing record."""
         try:
             with self.db.transaction() as s:
+                s.execute(delete(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == scope, IdempotencyRecord.created_at < utcnow() - KEY_LIFETIME))
                 s.add(IdempotencyRecord(scope=scope, key=key, fingerprint=fingerprint))
             return None
         except IntegrityError:
