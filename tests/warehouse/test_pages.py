@@ -329,3 +329,16 @@ class TestDetailPage:
         assert r.status_code == 404
         with db.transaction(write=False) as s:
             assert s.get(Warehouse, (tenants.a.id, wid)).name_zh == "汉堡仓"
+
+    def test_history_shows_changes_to_the_warehouse_and_what_belongs_to_it(self, client, tenants, db):
+        logged_in(client)
+        wid = self._id(db, tenants.a, "DE-HAM-1")
+        page = client.get(f"/warehouses/{wid}")
+        token = csrf_from(page.text)
+        client.post(f"/warehouses/{wid}/filings", data={"csrf_token": token, "customs_office": "2248",
+                                                        "modes": "9810", "filed_on": "2023-03-01"})
+        client.post(f"/warehouses/{wid}/evidence", data={"csrf_token": token, "kind": "lease"},
+                    files={"file": ("lease.pdf", b"%PDF-1.4\n%history\n", "application/pdf")})
+        history = client.get(f"/warehouses/{wid}").text.split('id="history"', 1)[1]
+        for label in ("海外仓已登记", "海关备案已记录", "证明文件已上传"):
+            assert label in history, label

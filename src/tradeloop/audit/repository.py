@@ -52,8 +52,9 @@ class AuditRepository:
         return self.session.scalars(self.filtered(**filters).order_by(AuditLog.id.desc())
                                     .execution_options(yield_per=1000))
 
-    def for_entity(self, entity_type: str, entity_id: str, limit: int = 100) -> list[AuditLog]:
-        return list(self.session.scalars(self.filtered(entity_type=entity_type, entity_id=entity_id)
+    def for_entities(self, entity_ids: list[str], limit: int = 200) -> list[AuditLog]:
+        """The history of an object and the objects that belong to it (ids are unique across types)."""
+        return list(self.session.scalars(self.readable().where(AuditLog.entity_id.in_(entity_ids))
                                          .order_by(AuditLog.id.desc()).limit(limit)))
 
     def recent(self, limit: int = 10) -> list[AuditLog]:

@@ -171,7 +171,8 @@ def detail(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipal, 
         context.update(
             clients=[(c, names.get(c.client_enterprise_id, "")) for c in clients], evidence=rows,
             filings=[(f, service.effective_filing_status(f), events[f.id]) for f in filings],
-            history=AuditRepository(db, principal).for_entity("warehouse", str(warehouse.id)))
+            history=AuditRepository(db, principal).for_entities(
+                [str(x.id) for x in (warehouse, *clients, *rows, *filings)]))
     return render(request, "warehouses/detail.html", context)
 
 
