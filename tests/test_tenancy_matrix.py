@@ -46,6 +46,8 @@ OPERATIONS = {
     ("POST", "/api/v1/admin/enterprises"): ("platform", lambda w: {"uscc": new_uscc(), "name_zh": "新企业",
                                                                    "kind": "trader"}),
     ("GET", "/api/v1/admin/enterprises/{enterprise_id}"): ("platform", None),
+    ("POST", "/api/v1/admin/enterprises/{enterprise_id}/admins"): ("platform", lambda w: {
+        "username": f"adm{uuid.uuid4().hex[:8]}", "display_name": "首位管理员", "password": "long enough pw"}),
     ("GET", "/api/v1/warehouses"): ("read", None),
     ("POST", "/api/v1/warehouses"): ("write", lambda w: _warehouse_body()),
     ("GET", "/api/v1/warehouses/{warehouse_id}"): ("read", None),

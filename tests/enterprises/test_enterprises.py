@@ -58,6 +58,56 @@ class TestCreateEnterpriseApi:
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
 
 
+class TestFirstAdmin:
+    def test_platform_admin_gives_a_new_enterprise_its_admin(self, client, world):
+        from fastapi.testclient import TestClient
+
+        login(client, world.platform_admin)
+        csrf = client.get("/api/v1/me").json()["csrf_token"]
+        ent = client.post("/api/v1/admin/enterprises", headers={"X-CSRF-Token": csrf},
+                          json={"uscc": new_uscc(), "name_zh": "新外贸企业", "kind": "trader"}).json()
+        r = client.post(f"/api/v1/admin/enterprises/{ent['id']}/admins", headers={"X-CSRF-Token": csrf},
+                        json={"username": "boss", "display_name": "老板", "password": "a-long-password"})
+        assert r.status_code == 201 and r.json()["role"] == "admin"
+        boss = TestClient(client.app)
+        login(boss, "boss", "a-long-password")
+        assert boss.get("/api/v1/enterprise").json()["id"] == ent["id"]
+        # the change is in the new tenant's audit log
+        assert any(a["action"] == "member.add" for a in boss.get("/api/v1/audit").json()["items"])
+
+    def test_unknown_enterprise_is_404(self, client, world):
+        import uuid
+
+        login(client, world.platform_admin)
+        csrf = client.get("/api/v1/me").json()["csrf_token"]
+        r = client.post(f"/api/v1/admin/enterprises/{uuid.uuid4()}/admins", headers={"X-CSRF-Token": csrf},
+                        json={"username": "x1", "display_name": "x", "password": "a-long-password"})
+        assert r.status_code == 404
+
+    def test_register_page_with_first_admin_applies_nothing_when_the_admin_is_invalid(self, client, world, db):
+        page_login(client, world.platform_admin)
+        page = client.get("/admin/enterprises")
+        with db.transaction(write=False) as s:
+            before = s.scalar(select(func.count()).select_from(Enterprise))
+        uscc = new_uscc()
+        r = client.post("/admin/enterprises", data={"csrf_token": csrf_from(page.text), "uscc": uscc,
+                                                    "name_zh": "带管理员企业", "kind": "trader",
+                                                    "admin_username": "new.boss", "admin_password": "short"})
+        assert r.status_code == 422 and 'data-error-for="admin_password"' in r.text
+        with db.transaction(write=False) as s:
+            assert s.scalar(select(func.count()).select_from(Enterprise)) == before
+        r = client.post("/admin/enterprises", data={"csrf_token": csrf_from(page.text), "uscc": uscc,
+                                                    "name_zh": "带管理员企业", "kind": "trader",
+                                                    "admin_username": "new.boss", "admin_password": "long-enough-1"},
+                        follow_redirects=False)
+        assert r.status_code == 303
+        from fastapi.testclient import TestClient
+
+        boss = TestClient(client.app)
+        login(boss, "new.boss", "long-enough-1")
+        assert boss.get("/api/v1/enterprise").json()["uscc"] == uscc
+
+
 class TestUpdateProfile:
     def test_admin_updates_and_audit_has_before_after(self, client, world, db):
         csrf = login(client, world.a.users["admin"])

@@ -29,7 +29,9 @@ def _choices():
 
 async def _form_values(request: Request) -> dict:
     form = await request.form()
-    values = {k: (form.get(k) or "").strip() for k in (*FIELDS, "uscc", "kind", "industry_belts")}
+    values = {k: (form.get(k) or "").strip() for k in (*FIELDS, "uscc", "kind", "industry_belts", "admin_username",
+                                                    "admin_display_name")}
+    values["admin_password"] = form.get("admin_password") or ""
     return values
 
 
@@ -69,6 +71,22 @@ async def update_profile(request: Request, principal: PagePrincipal, db: DB):
     return redirect("/enterprise")
 
 
+def _first_admin(db, principal, enterprise_id, values: dict) -> None:
+    """The new enterprise's first admin, in the same transaction; errors name the admin_* form fields."""
+    from tradeloop.identity import service as identity
+    from tradeloop.kit.errors import ValidationFailed
+
+    try:
+        identity.add_enterprise_admin(db, principal=principal, enterprise_id=enterprise_id,
+                                      username=values["admin_username"],
+                                      display_name=values["admin_display_name"] or values["admin_username"],
+                                      password=values["admin_password"])
+    except ValidationFailed as exc:
+        for e in exc.errors:
+            e.field = f"admin_{e.field}"
+        raise
+
+
 SORTS = {"name": Enterprise.name_zh, "uscc": Enterprise.uscc, "kind": Enterprise.kind, "created": Enterprise.id}
 
 
@@ -104,10 +122,13 @@ async def admin_create_enterprise(request: Request, principal: PagePrincipal, db
                                 rebate_method=values["rebate_method"] or None,
                                 industry_belts=_belts(values["industry_belts"]))
         enterprise = await run_in_threadpool(service.create_enterprise, db, principal=principal, data=data)
+        if values["admin_username"] or values["admin_password"]:
+            await run_in_threadpool(_first_admin, db, principal, enterprise.id, values)
     except DomainError as exc:
         if exc.status != 422:
             raise
         db.rollback()
+        values.pop("admin_password")
         return _admin_page(request, db, principal, {}, errors=error_messages(exc), form=values, status_code=422)
     flash(request, _("Enterprise %(name)s registered.", name=enterprise.name_zh))
     return redirect("/admin/enterprises")

@@ -21,6 +21,13 @@ class MemberCreate(BaseModel):
     role: Role
 
 
+class AdminCreate(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    display_name: str = Field(min_length=1, max_length=200)
+    password: str
+    email: str | None = None
+
+
 class MemberUpdate(BaseModel):
     role: Role
 

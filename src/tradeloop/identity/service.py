@@ -84,6 +84,23 @@ def add_member(session: Session, *, principal: Principal, username: str, display
                role: Role, email: str | None = None) -> tuple[Membership, User]:
     """Create a user and give it a role in the admin's own enterprise."""
     enterprise_id = principal.tenant(Action.MANAGE)
+    return _new_member(session, principal, enterprise_id, username=username, display_name=display_name,
+                       password=password, role=role, email=email)
+
+
+def add_enterprise_admin(session: Session, *, principal: Principal, enterprise_id: uuid.UUID, username: str,
+                         display_name: str, password: str, email: str | None = None) -> tuple[Membership, User]:
+    """A new user as admin of any enterprise (platform admins: the first admin of a new tenant)."""
+    principal.require(Action.PLATFORM)
+    from tradeloop.enterprises.repository import EnterpriseRepository
+
+    EnterpriseRepository(session, principal).get(enterprise_id)
+    return _new_member(session, principal, enterprise_id, username=username, display_name=display_name,
+                       password=password, role=Role.ADMIN, email=email)
+
+
+def _new_member(session: Session, principal: Principal, enterprise_id: uuid.UUID, *, username: str,
+                display_name: str, password: str, role: Role, email: str | None) -> tuple[Membership, User]:
     repo = IdentityRepository(session)
     errors = Errors()
     _check_new_user(errors, repo, username=username, display_name=display_name, password=password)
@@ -96,8 +113,8 @@ def add_member(session: Session, *, principal: Principal, username: str, display
     membership = Membership(enterprise_id=enterprise_id, id=uuid7(), user_id=user.id, role=Role(role).value)
     session.add(membership)
     audit.record(session, principal=principal, action="member.add", entity_type="membership",
-                 entity_id=membership.id,
-                 after={**audit.snapshot(membership), "username": user.username})
+                 entity_id=membership.id, after={**audit.snapshot(membership), "username": user.username},
+                 enterprise_id=enterprise_id)
     return membership, user
 
 
