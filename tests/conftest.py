@@ -63,7 +63,7 @@ def postgres_url():
         pytest.skip(message)
     name = f"tradeloop_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
     url = PG_URL.rsplit("/", 1)[0] + "/" + name
     try:
         _prepare(url)

@@ -1,7 +1,8 @@
 """The demo: a fresh SQLite database seeded through the real service functions (never raw inserts).
 
 Enterprises, USCCs and people are fictional; each USCC carries a correct GB 32100-2015 check character
-over a real administrative division code (320509 苏州市吴江区, 330106 杭州市西湖区, 310115 上海市浦东新区).
+over a real administrative division code (320509 苏州市吴江区, 320506 苏州市吴中区, 330106 杭州市西湖区,
+310115 上海市浦东新区).
 Later issues grow the demo to a whole year of the export loop.
 """
 
@@ -90,6 +91,17 @@ def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
                 uscc=WAREHOUSE_USCC, name_zh="环球海外仓供应链（上海）有限公司",
                 name_en="Globe Overseas Warehousing (Shanghai) Co., Ltd.", kind="warehouse", province="上海市",
                 city="上海市", district="浦东新区"))
+            # More exporters of the Suzhou silk belt, so the regulator's aggregates have cells to show.
+            belt = []
+            for org, name, kind, district in (
+                ("MA4HT2K8N", "苏州盛泽锦绣丝绸织造有限公司", "manufacturer", "吴江区"),
+                ("MA5HC3C7P", "苏州震泽蚕丝家纺有限公司", "manufacturer", "吴江区"),
+                ("MA6WD4D6Q", "苏州吴中丝语服饰外贸有限公司", "trader", "吴中区"),
+            ):
+                belt.append(enterprises.create_enterprise(s, principal=system, data=EnterpriseCreate(
+                    uscc=fictional_uscc("320509" if district == "吴江区" else "320506", org), name_zh=name,
+                    kind=kind, province="江苏省", city="苏州市", district=district,
+                    pilot_zone="中国（苏州）跨境电子商务综合试验区", industry_belts=["吴江丝绸", "纺织服装"])))
             people = [
                 ("platform", "平台管理员", None, None, True, "platform admin: enterprises, reference data"),
                 ("silk-admin", "沈丝雨", silk, Role.ADMIN, False, "silk manufacturer, admin"),
@@ -127,6 +139,10 @@ def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
                     client_uscc=SILK_USCC, since=date(2023, 1, 1)))
             warehouses.add_client(s, principal=op, warehouse_id=la.id, data=ClientCreate(
                 client_uscc=BAMBOO_USCC, since=date(2024, 5, 1)))
+            for i, exporter in enumerate(belt):
+                for wh in (la, de) if i < 2 else (la,):
+                    warehouses.add_client(s, principal=op, warehouse_id=wh.id, data=ClientCreate(
+                        client_uscc=exporter.uscc, since=date(2024, 3, 1)))
             warehouses.add_evidence(s, principal=op, store=FileStore(settings.files_dir),
                                     max_bytes=settings.max_upload_bytes, warehouse_id=la.id, kind="lease",
                                     filename="ontario-lease-2022.pdf", data=DEMO_PDF,
@@ -151,5 +167,5 @@ def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
                 lease_end=date(2026, 12, 31)))
     finally:
         db.dispose()
-    echo(f"demo built: 3 enterprises, 3 warehouses, {len(logins)} logins")
+    echo(f"demo built: 6 enterprises, 3 warehouses, {len(logins)} logins")
     return logins

@@ -88,3 +88,31 @@ class TestRollback:
                                         data=WarehouseUpdate(tenure="leased"))  # leased needs lease dates
         with db.transaction(write=False) as s:
             assert s.get(Warehouse, (world.a.enterprise.id, wid)).tenure == "owned"
+
+
+class TestAuditApiFilters:
+    def test_date_times_without_zone_are_utc(self, client, world):
+        headers = bearer(world.a.keys["read"])
+        everything = client.get("/api/v1/audit", headers=headers).json()["items"]
+        r = client.get("/api/v1/audit", params={"since": "2000-01-01T00:00:00"}, headers=headers)
+        assert r.status_code == 200 and len(r.json()["items"]) == len(everything)
+        r = client.get("/api/v1/audit", params={"until": "2000-01-01T00:00:00+08:00"}, headers=headers)
+        assert r.status_code == 200 and r.json()["items"] == []
+
+    def test_excel_export_keeps_formulas_as_text(self, client, world):
+        import io
+
+        from openpyxl import load_workbook
+
+        from tests.factories import page_login
+
+        client.post("/api/v1/warehouses", headers=bearer(world.a.keys["write"]),
+                    json={**_body("XL-1"), "name_zh": '=HYPERLINK("http://evil.example","点我")'})
+        page_login(client, world.a.users["viewer"])
+        for url in ("/warehouses.xlsx", "/audit.xlsx"):
+            wb = load_workbook(io.BytesIO(client.get(url).content))
+            cells = [c for row in wb.active.iter_rows() for c in row if isinstance(c.value, str)
+                     and c.value.startswith("=HYPERLINK")]
+            if url == "/warehouses.xlsx":
+                assert cells, "the name is exported"
+            assert all(c.data_type == "s" for c in cells), url

@@ -120,6 +120,12 @@ class TestUpdateProfile:
         assert audit["actor_label"] == world.a.users["admin"]
         assert audit["request_id"]
 
+    def test_name_cannot_be_emptied(self, client, world):
+        csrf = login(client, world.a.users["admin"])
+        for value in (None, " "):
+            r = client.patch("/api/v1/enterprise", headers={"X-CSRF-Token": csrf}, json={"name_zh": value})
+            assert r.status_code == 422 and r.json()["errors"][0]["field"] == "name_zh"
+
     def test_uscc_and_kind_cannot_change(self, client, world):
         csrf = login(client, world.a.users["admin"])
         r = client.patch("/api/v1/enterprise", headers={"X-CSRF-Token": csrf},
@@ -146,6 +152,13 @@ class TestPages:
                                                     "name_zh": "X", "kind": "trader"})
         assert r.status_code == 422
         assert 'data-error-for="uscc"' in r.text and "check character is wrong" in r.text
+
+    def test_profile_form_with_an_unknown_rebate_method_is_a_field_error(self, client, world):
+        page_login(client, world.a.users["admin"])
+        page = client.get("/enterprise?edit=1")
+        r = client.post("/enterprise", data={"csrf_token": csrf_from(page.text), "name_zh": "甲企业",
+                                             "rebate_method": "cash_back"})
+        assert r.status_code == 422 and 'data-error-for="rebate_method"' in r.text and "请从选项中选择" in r.text
 
     def test_viewer_cannot_edit_profile(self, client, world):
         page_login(client, world.a.users["viewer"])

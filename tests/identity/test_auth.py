@@ -30,6 +30,44 @@ class TestLogin:
         r = client.post("/api/v1/auth/login", json={"username": world.b.users["viewer"], "password": PASSWORD})
         assert r.status_code == 429
 
+    def test_parallel_guesses_cannot_pass_the_limit(self, db, world, settings, monkeypatch):
+        import threading
+        import time
+
+        from tradeloop.identity import service as identity
+        from tradeloop.kit import security
+        from tradeloop.kit.errors import TooManyRequests, Unauthorized
+
+        real_verify = security.verify_password
+
+        def slow_verify(password_hash, password):  # as slow as a real argon2id check: a wide race window
+            time.sleep(0.05)
+            return real_verify(password_hash, password)
+
+        monkeypatch.setattr(security, "verify_password", slow_verify)
+        outcomes, start = [], threading.Barrier(12)
+
+        def guess(i):
+            start.wait()
+            try:
+                with db.transaction() as s:
+                    try:
+                        identity.authenticate(s, username=world.b.users["viewer"], password=f"guess-{i}",
+                                              client=f"10.0.0.{i}", max_failures=settings.login_max_failures,
+                                              window_seconds=600)
+                    except Unauthorized:
+                        outcomes.append(401)  # the failure row commits with the transaction
+            except TooManyRequests:
+                outcomes.append(429)
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert outcomes.count(401) == settings.login_max_failures, outcomes  # the rest refused unchecked
+        assert outcomes.count(429) == 12 - settings.login_max_failures
+
     def test_page_login_needs_the_forms_csrf_token(self, client, world):
         client.get("/login")
         r = client.post("/login", data={"username": world.a.users["admin"], "password": PASSWORD},

@@ -83,3 +83,22 @@ class TestIdempotencyKey:
         # Past its lifetime the key is forgotten: the request runs again (and meets the duplicate code).
         r = client.post("/api/v1/warehouses", json=_body("IDEM-9"), headers=headers)
         assert r.status_code == 422 and "idempotent-replayed" not in r.headers
+
+    def test_unknown_credentials_leave_nothing_stored(self, client, db):
+        from sqlalchemy import func, select
+
+        from tradeloop.kit.idempotency_models import IdempotencyRecord
+
+        for i in range(3):
+            r = client.post("/api/v1/warehouses", json=_body("X"),
+                            headers={"Authorization": f"Bearer junk-{i}", "Idempotency-Key": "k"})
+            assert r.status_code == 401
+        with db.transaction(write=False) as s:
+            assert s.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+
+    def test_oversized_body_is_refused_before_it_is_held(self, client, world, app):
+        app.state.settings.max_upload_bytes = 1000
+        r = client.post("/api/v1/warehouses", content=b"x" * 200_000,
+                        headers={**bearer(world.a.keys["write"]), "Idempotency-Key": "big",
+                                 "Content-Type": "application/json"})
+        assert r.status_code == 413

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from pydantic import ValidationError as PydanticValidationError
 
 from tradeloop.enterprises import service
 from tradeloop.enterprises.models import Enterprise, EnterpriseKind, RebateMethod
 from tradeloop.enterprises.repository import EnterpriseRepository
 from tradeloop.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate
-from tradeloop.kit.errors import DomainError
+from tradeloop.kit.errors import ValidationFailed, from_pydantic
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.pages import error_messages, flash, int_param, offset_page, redirect
 from tradeloop.kit.templating import kind_label, rebate_label, render
 from tradeloop.kit.tenancy import Action
-from tradeloop.kit.web import CSRF, DB, PagePrincipal
+from tradeloop.kit.web import CSRF, DB, FormData, PagePrincipal
 
 router = APIRouter()
 
@@ -25,14 +26,6 @@ def _choices():
         "kinds": [(k.value, kind_label(k.value)) for k in EnterpriseKind],
         "rebate_methods": [(m.value, rebate_label(m.value)) for m in RebateMethod],
     }
-
-
-async def _form_values(request: Request) -> dict:
-    form = await request.form()
-    values = {k: (form.get(k) or "").strip() for k in (*FIELDS, "uscc", "kind", "industry_belts", "admin_username",
-                                                    "admin_display_name")}
-    values["admin_password"] = form.get("admin_password") or ""
-    return values
 
 
 def _belts(text: str) -> list[str]:
@@ -50,20 +43,18 @@ def profile(request: Request, principal: PagePrincipal, db: DB, edit: bool = Fal
 
 
 @router.post("/enterprise", dependencies=[CSRF])
-async def update_profile(request: Request, principal: PagePrincipal, db: DB):
-    values = await _form_values(request)
-    data = EnterpriseUpdate(**{f: values[f] or None for f in FIELDS if f != "rebate_method"},
-                            rebate_method=values["rebate_method"] or None,
-                            industry_belts=_belts(values["industry_belts"]))
+def update_profile(request: Request, principal: PagePrincipal, db: DB, form: FormData):
+    values = {k: form.get(k, "") for k in (*FIELDS, "industry_belts")}
     try:
-        from starlette.concurrency import run_in_threadpool
-
-        await run_in_threadpool(service.update_profile, db, principal=principal, data=data)
-    except DomainError as exc:
-        if exc.status != 422:
-            raise
+        try:
+            data = EnterpriseUpdate(**{f: values[f] or None for f in FIELDS},
+                                    industry_belts=_belts(values["industry_belts"]))
+        except PydanticValidationError as exc:
+            raise from_pydantic(exc) from None
+        service.update_profile(db, principal=principal, data=data)
+    except ValidationFailed as exc:
         db.rollback()
-        enterprise = EnterpriseRepository(db, principal).get(principal.enterprise_id)
+        enterprise = EnterpriseRepository(db, principal).get(principal.tenant(Action.READ))
         return render(request, "profile.html", {"active": "enterprise", "enterprise": enterprise, "form": values,
                                                 "errors": error_messages(exc), "edit": True, "can_manage": True,
                                                 **_choices()}, status_code=422)
@@ -74,7 +65,6 @@ async def update_profile(request: Request, principal: PagePrincipal, db: DB):
 def _first_admin(db, principal, enterprise_id, values: dict) -> None:
     """The new enterprise's first admin, in the same transaction; errors name the admin_* form fields."""
     from tradeloop.identity import service as identity
-    from tradeloop.kit.errors import ValidationFailed
 
     try:
         identity.add_enterprise_admin(db, principal=principal, enterprise_id=enterprise_id,
@@ -107,26 +97,21 @@ def admin_enterprises(request: Request, principal: PagePrincipal, db: DB):
 
 
 @router.post("/admin/enterprises", dependencies=[CSRF])
-async def admin_create_enterprise(request: Request, principal: PagePrincipal, db: DB):
+def admin_create_enterprise(request: Request, principal: PagePrincipal, db: DB, form: FormData):
     principal.require(Action.PLATFORM)
-    values = await _form_values(request)
-    from starlette.concurrency import run_in_threadpool
-
+    keys = (*FIELDS, "uscc", "kind", "industry_belts", "admin_username", "admin_display_name", "admin_password")
+    values = {k: form.get(k, "") for k in keys}
     try:
-        if values["kind"] not in [k.value for k in EnterpriseKind]:
-            from tradeloop.kit.errors import FieldError, ValidationFailed
-
-            raise ValidationFailed(errors=[FieldError("kind", "choose the kind of enterprise", "请选择企业类型")])
-        data = EnterpriseCreate(uscc=values["uscc"], name_zh=values["name_zh"], kind=values["kind"],
-                                **{f: values[f] or None for f in FIELDS if f not in ("name_zh", "rebate_method")},
-                                rebate_method=values["rebate_method"] or None,
-                                industry_belts=_belts(values["industry_belts"]))
-        enterprise = await run_in_threadpool(service.create_enterprise, db, principal=principal, data=data)
+        try:
+            data = EnterpriseCreate(uscc=values["uscc"], kind=values["kind"] or None,
+                                    **{f: values[f] or None for f in FIELDS},
+                                    industry_belts=_belts(values["industry_belts"]))
+        except PydanticValidationError as exc:
+            raise from_pydantic(exc) from None
+        enterprise = service.create_enterprise(db, principal=principal, data=data)
         if values["admin_username"] or values["admin_password"]:
-            await run_in_threadpool(_first_admin, db, principal, enterprise.id, values)
-    except DomainError as exc:
-        if exc.status != 422:
-            raise
+            _first_admin(db, principal, enterprise.id, values)
+    except ValidationFailed as exc:
         db.rollback()
         values.pop("admin_password")
         return _admin_page(request, db, principal, {}, errors=error_messages(exc), form=values, status_code=422)

@@ -65,9 +65,6 @@ class EnterpriseRepository:
         rows = self.session.execute(select(Enterprise.id, Enterprise.name_zh).where(Enterprise.id.in_(ids)))
         return {k: v for k, v in rows.tuples()}
 
-    def all_for_stats(self) -> Select:
-        return select(Enterprise)
-
     def lookup_by_uscc(self, uscc: str) -> Enterprise | None:
         """Unscoped look-up by USCC, for linking another enterprise (a warehouse's client or operator).
         Callers expose only its id and name."""

@@ -87,7 +87,7 @@ def update_profile(session: Session, *, principal: Principal, data: EnterpriseUp
     enterprise = repo.get(enterprise_id, for_update=True)
     before = audit.snapshot(enterprise)
     errors = Errors()
-    if data.name_zh is not None:
+    if "name_zh" in data.model_fields_set:
         errors.required("name_zh", data.name_zh, "企业名称")
     values = _check_fields(errors, data, kind=enterprise.kind, repo=repo, except_id=enterprise.id)
     errors.raise_if_any()

@@ -89,11 +89,11 @@ def add_user(request: Request, principal: PagePrincipal, db: DB, username: str =
 @router.post("/users/{membership_id}/role", dependencies=[CSRF])
 def change_role(membership_id: uuid.UUID, request: Request, principal: PagePrincipal, db: DB,
                 role: str = Form(...)):
-    try:
-        service.change_role(db, principal=principal, membership_id=membership_id, role=Role(role))
-    except ValueError:
+    if role not in [r.value for r in Role]:
         flash(request, _("Unknown role."), "error")
         return redirect("/users")
+    try:
+        service.change_role(db, principal=principal, membership_id=membership_id, role=Role(role))
     except DomainError as exc:
         if exc.status != 409:
             raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from tradeloop.enterprises.models import Enterprise
@@ -15,6 +15,11 @@ from tradeloop.kit.pagination import paginate
 from tradeloop.kit.tenancy import Action, Principal
 
 
+def normalise_username(username: str) -> str:
+    """User names are kept lower-case, so the database's unique constraint is case-insensitive too."""
+    return username.strip().lower()
+
+
 class IdentityRepository:
     """Authentication look-ups; they run before a principal exists, so they are not tenant-scoped."""
 
@@ -22,7 +27,7 @@ class IdentityRepository:
         self.session = session
 
     def user_by_username(self, username: str) -> User | None:
-        return self.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        return self.session.scalar(select(User).where(User.username == normalise_username(username)))
 
     def user(self, user_id: uuid.UUID) -> User | None:
         return self.session.get(User, user_id)
@@ -41,6 +46,15 @@ class IdentityRepository:
 
     def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
         return self.session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+
+    def lock_throttle_keys(self, keys: list[str]) -> None:
+        """Serialise login attempts per throttle key until the transaction ends, so parallel guesses
+        cannot all read a count below the limit. SQLite needs nothing: its write transactions
+        (BEGIN IMMEDIATE) already run one at a time."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        for key in sorted(keys):  # one order everywhere: no deadlock between two keys
+            self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
 
     def count_failures(self, key: str, since: datetime) -> int:
         return self.session.scalar(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from tradeloop.audit import service as audit
 from tradeloop.identity.models import ApiKey, ApiScope, Membership, RegulatorScope, Role, User
-from tradeloop.identity.repository import IdentityRepository, MemberRepository
+from tradeloop.identity.repository import IdentityRepository, MemberRepository, normalise_username
 from tradeloop.kit import security
 from tradeloop.kit.errors import Conflict, TooManyRequests, Unauthorized
 from tradeloop.kit.ids import uuid7
@@ -34,6 +34,17 @@ def _check_new_user(errors: Errors, repo: IdentityRepository, *, username: str, 
                    f"密码至少{MIN_PASSWORD_LENGTH}位")
 
 
+def _insert_user(session: Session, *, username: str, display_name: str, password: str, email: str | None,
+                 is_platform_admin: bool = False) -> User:
+    """A validated new user, flushed: memberships reference it and no ORM relationship orders the inserts."""
+    user = User(id=uuid7(), username=normalise_username(username), display_name=display_name.strip(),
+                email=clean(email), password_hash=security.hash_password(password),
+                is_platform_admin=is_platform_admin)
+    session.add(user)
+    session.flush()
+    return user
+
+
 def create_user(session: Session, *, principal: Principal, username: str, display_name: str, password: str,
                 email: str | None = None, is_platform_admin: bool = False) -> User:
     """A user without memberships (platform admins; the CLI)."""
@@ -42,9 +53,8 @@ def create_user(session: Session, *, principal: Principal, username: str, displa
     errors = Errors()
     _check_new_user(errors, repo, username=username, display_name=display_name, password=password)
     errors.raise_if_any()
-    user = User(id=uuid7(), username=username.strip(), display_name=display_name.strip(), email=clean(email),
-                password_hash=security.hash_password(password), is_platform_admin=is_platform_admin)
-    session.add(user)
+    user = _insert_user(session, username=username, display_name=display_name, password=password, email=email,
+                        is_platform_admin=is_platform_admin)
     audit.record(session, principal=principal, action="user.create", entity_type="user", entity_id=user.id,
                  after=user, enterprise_id=None)
     return user
@@ -106,10 +116,7 @@ def _new_member(session: Session, principal: Principal, enterprise_id: uuid.UUID
     _check_new_user(errors, repo, username=username, display_name=display_name, password=password)
     errors.one_of("role", role, [r.value for r in Role], "角色")
     errors.raise_if_any()
-    user = User(id=uuid7(), username=username.strip(), display_name=display_name.strip(), email=clean(email),
-                password_hash=security.hash_password(password))
-    session.add(user)
-    session.flush()  # no ORM relationship orders these inserts; the membership references the user
+    user = _insert_user(session, username=username, display_name=display_name, password=password, email=email)
     membership = Membership(enterprise_id=enterprise_id, id=uuid7(), user_id=user.id, role=Role(role).value)
     session.add(membership)
     audit.record(session, principal=principal, action="member.add", entity_type="membership",
@@ -194,13 +201,15 @@ def authenticate(session: Session, *, username: str, password: str, client: str 
     now = datetime.now(UTC)
     since = now - timedelta(seconds=window_seconds)
     keys = _throttle_keys(username, client)
+    repo.lock_throttle_keys(keys)
     if any(repo.count_failures(k, since) >= max_failures for k in keys):
         raise TooManyRequests("Too many failed logins; try again later.", message_zh="登录失败次数过多，请稍后再试",
                               retry_after=window_seconds)
     user = repo.user_by_username(username.strip())
     if user is None:
         security.burn_password_check(password)
-    ok = user is not None and user.is_active and security.verify_password(user.password_hash, password)
+    # The hash is checked before is_active, so an inactive account answers as slowly as an active one.
+    ok = user is not None and security.verify_password(user.password_hash, password) and user.is_active
     if not ok:
         from tradeloop.identity.models import LoginFailure
 

@@ -54,13 +54,16 @@ class InsightsRepository:
                 counts[b] = counts.get(b, 0) + 1
         return sorted(counts.items(), key=lambda kv: -kv[1])
 
-    def warehouses_by_country(self) -> list[tuple[str, int]]:
-        """Warehouses registered by, or used by, enterprises of the region (each counted once)."""
+    def enterprises_by_warehouse_country(self) -> list[tuple[str, int]]:
+        """Per country: how many enterprises of the region keep or use an overseas warehouse there."""
         ids = self.enterprises_in_scope()
-        used = select(WarehouseClient.warehouse_id).where(WarehouseClient.client_enterprise_id.in_(ids))
-        rows = self.session.execute(
-            select(Warehouse.country, func.count(func.distinct(Warehouse.id)))
-            .where(Warehouse.enterprise_id.in_(ids) | Warehouse.id.in_(used))
-            .group_by(Warehouse.country).order_by(func.count(func.distinct(Warehouse.id)).desc())
-        )
+        owned = select(Warehouse.country.label("country"), Warehouse.enterprise_id.label("enterprise_id")).where(
+            Warehouse.enterprise_id.in_(ids))
+        used = (select(Warehouse.country.label("country"), WarehouseClient.client_enterprise_id.label("enterprise_id"))
+                .join(Warehouse, (Warehouse.enterprise_id == WarehouseClient.enterprise_id)
+                      & (Warehouse.id == WarehouseClient.warehouse_id))
+                .where(WarehouseClient.client_enterprise_id.in_(ids)))
+        pairs = owned.union(used).subquery()
+        count = func.count(func.distinct(pairs.c.enterprise_id))
+        rows = self.session.execute(select(pairs.c.country, count).group_by(pairs.c.country).order_by(count.desc()))
         return [(k, n) for k, n in rows.tuples()]

@@ -45,6 +45,21 @@ class ValidationFailed(DomainError):
     title = "Validation failed"
 
 
+def from_pydantic(exc) -> ValidationFailed:
+    """A pydantic ValidationError (a form value of the wrong type) as field errors."""
+    errors = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        kind = err.get("type", "")
+        if kind == "enum":
+            errors.append(FieldError(field, "choose one of the options", "请从选项中选择"))
+        elif kind == "missing":
+            errors.append(FieldError(field, "is required", "为必填项"))
+        else:
+            errors.append(FieldError(field, err.get("msg", "invalid"), f"字段无效：{err.get('msg', '')}"))
+    return ValidationFailed("The input has invalid fields.", errors=errors)
+
+
 class NotFound(DomainError):
     status = 404
     type_slug = "not-found"

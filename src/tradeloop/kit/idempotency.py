@@ -25,6 +25,8 @@ from tradeloop.kit.security import credential_scope
 
 KEPT_HEADERS = ("content-type", "location")
 KEY_LIFETIME = timedelta(hours=24)
+#: Request bodies are held in memory to fingerprint them: at most the upload limit plus this much.
+MAX_OVERHEAD_BYTES = 64 * 1024
 
 
 class IdempotencyStore:
@@ -88,10 +90,16 @@ class IdempotencyMiddleware:
             return await self.app(scope, receive, send)  # unauthenticated: the endpoint answers 401
 
         chunks = []
+        size = 0
+        limit = scope["app"].state.settings.max_upload_bytes + MAX_OVERHEAD_BYTES
         more = True
         while more:
             message = await receive()
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > limit:
+                return await _problem(send, 413, "Request too large",
+                                      "The request body is larger than this server accepts.")
             more = message.get("more_body", False)
         body = b"".join(chunks)
         fingerprint = hashlib.sha256(
@@ -145,7 +153,8 @@ class IdempotencyMiddleware:
         except BaseException:
             await to_thread.run_sync(store.release, cred, key)
             raise
-        if status >= 500:
+        if status >= 500 or status in (401, 403):
+            # Server errors may be retried; an unknown credential must not be able to fill the table.
             await to_thread.run_sync(store.release, cred, key)
         else:
             await to_thread.run_sync(store.complete, cred, key, status, resp_headers, b"".join(resp_body))

@@ -78,6 +78,16 @@ def offset_page(session, stmt: Select, *, sort_columns: dict[str, Any], sort: st
     return OffsetPage(rows, total, page, per_page, sort, desc)
 
 
+def _text_cell(ws, value: str):
+    """A string cell stored as text: openpyxl would store '=…' as a formula, and a value another tenant
+    typed (a warehouse name, an API key name) must never run in the reader's spreadsheet."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def xlsx_response(filename: str, header: list[str], rows) -> StreamingResponse:
     """Write rows to an .xlsx in openpyxl's write-only (streaming) mode."""
     from openpyxl import Workbook
@@ -94,7 +104,7 @@ def xlsx_response(filename: str, header: list[str], rows) -> StreamingResponse:
         cells.append(c)
     ws.append(cells)
     for row in rows:
-        ws.append(list(row))
+        ws.append([_text_cell(ws, v) if isinstance(v, str) else v for v in row])
     buf = io.BytesIO()
     wb.save(buf)
     buf.seek(0)

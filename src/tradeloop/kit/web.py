@@ -126,6 +126,16 @@ async def csrf_protect(request: Request) -> None:
 CSRF = Depends(csrf_protect)
 
 
+async def form_data(request: Request) -> dict[str, str]:
+    """The posted form's text fields (read once, here, so page handlers can stay synchronous and run
+    their database work in the thread pool)."""
+    form = await request.form()
+    return {k: v if "password" in k else v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+FormData = Annotated[dict, Depends(form_data)]
+
+
 def login_redirect(next_url: str) -> str:
     return f"/login?next={quote(next_url)}"
 

@@ -7,7 +7,6 @@ from datetime import date
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
-from starlette.concurrency import run_in_threadpool
 
 from tradeloop.audit.repository import AuditRepository
 from tradeloop.enterprises.repository import EnterpriseRepository
@@ -17,7 +16,7 @@ from tradeloop.kit.i18n import pick
 from tradeloop.kit.pages import error_messages, flash, int_param, offset_page, redirect, xlsx_response
 from tradeloop.kit.templating import evidence_kind_label, render
 from tradeloop.kit.tenancy import Action
-from tradeloop.kit.web import CSRF, DB, PagePrincipal
+from tradeloop.kit.web import CSRF, DB, FormData, PagePrincipal
 from tradeloop.reference.repository import ReferenceRepository
 from tradeloop.warehouse import service
 from tradeloop.warehouse.models import EvidenceKind, FilingStatus, Tenure, Warehouse
@@ -81,9 +80,8 @@ def new_page(request: Request, principal: PagePrincipal, db: DB):
     return _form_page(request, db, principal, form={"tenure": "leased"})
 
 
-async def _read_form(request: Request) -> dict:
-    form = await request.form()
-    return {k: (form.get(k) or "").strip() for k in FORM_FIELDS}
+def _form_fields(form: dict) -> dict:
+    return {k: form.get(k, "") for k in FORM_FIELDS}
 
 
 def _to_schema(values: dict, cls):
@@ -123,10 +121,10 @@ def _to_schema(values: dict, cls):
     return cls(**{k: v for k, v in data.items() if v is not None or k in ("code", "name_zh")}), errors
 
 
-async def _save(db, fn, parse_errors: list[FieldError], **kwargs):
+def _save(db, fn, parse_errors: list[FieldError], **kwargs):
     """Run the service; parse errors and the service's own errors are reported together, nothing kept."""
     try:
-        result = await run_in_threadpool(fn, db, **kwargs)
+        result = fn(db, **kwargs)
         if parse_errors:
             raise ValidationFailed(errors=[])
         return result
@@ -138,15 +136,12 @@ async def _save(db, fn, parse_errors: list[FieldError], **kwargs):
 
 
 @router.post("/warehouses", dependencies=[CSRF])
-async def create(request: Request, principal: PagePrincipal, db: DB):
-    values = await _read_form(request)
+def create(request: Request, principal: PagePrincipal, db: DB, form: FormData):
+    values = _form_fields(form)
     data, parse_errors = _to_schema(values, WarehouseCreate)
     try:
-        warehouse = await _save(db, service.create_warehouse, parse_errors, principal=principal, data=data)
-    except DomainError as exc:
-        if exc.status != 422:
-            raise
-        db.rollback()
+        warehouse = _save(db, service.create_warehouse, parse_errors, principal=principal, data=data)
+    except ValidationFailed as exc:
         return _form_page(request, db, principal, form=values, errors=error_messages(exc), status_code=422)
     flash(request, _("Warehouse %(name)s registered.", name=warehouse.name_zh))
     return redirect(f"/warehouses/{warehouse.id}")
@@ -186,16 +181,12 @@ def edit_page(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipa
 
 
 @router.post("/warehouses/{warehouse_id}/edit", dependencies=[CSRF])
-async def edit(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipal, db: DB):
-    values = await _read_form(request)
+def edit(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipal, db: DB, form: FormData):
+    values = _form_fields(form)
     data, parse_errors = _to_schema(values, WarehouseUpdate)
     try:
-        await _save(db, service.update_warehouse, parse_errors, principal=principal, warehouse_id=warehouse_id,
-                    data=data)
-    except DomainError as exc:
-        if exc.status != 422:
-            raise
-        db.rollback()
+        _save(db, service.update_warehouse, parse_errors, principal=principal, warehouse_id=warehouse_id, data=data)
+    except ValidationFailed as exc:
         w = WarehouseRepository(db, principal).get_owned(warehouse_id)
         return _form_page(request, db, principal, form=values, warehouse=w, errors=error_messages(exc),
                           status_code=422)
@@ -203,27 +194,38 @@ async def edit(warehouse_id: uuid.UUID, request: Request, principal: PagePrincip
     return redirect(f"/warehouses/{warehouse_id}")
 
 
-def _flash_error(request, exc: DomainError):
-    messages = error_messages(exc)
-    detail = "；".join(v for k, v in messages.items() if k != "_") or messages["_"]
-    flash(request, detail, "error")
+def _apply(request, db, action, done: str, back: str, *, refused=(422,)):
+    """Run one service action from a small form on the detail page: success or the refusal is flashed
+    and the page reloads at its section; a refusal rolls the transaction back."""
+    try:
+        action()
+    except DomainError as exc:
+        if exc.status not in refused:
+            raise
+        db.rollback()
+        messages = error_messages(exc)
+        flash(request, "；".join(v for k, v in messages.items() if k != "_") or messages["_"], "error")
+    else:
+        flash(request, done)
+    return redirect(back)
+
+
+def _parse_date(value: str) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 @router.post("/warehouses/{warehouse_id}/clients", dependencies=[CSRF])
 def add_client(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipal, db: DB,
                client_uscc: str = Form(""), since: str = Form("")):
+    back = f"/warehouses/{warehouse_id}#clients"
     try:
-        data = ClientCreate(client_uscc=client_uscc, since=date.fromisoformat(since) if since else None)
-        service.add_client(db, principal=principal, warehouse_id=warehouse_id, data=data)
-        flash(request, _("Client added."))
+        data = ClientCreate(client_uscc=client_uscc, since=_parse_date(since))
     except ValueError:
         flash(request, _("The date must be YYYY-MM-DD."), "error")
-    except DomainError as exc:
-        if exc.status not in (409, 422):
-            raise
-        db.rollback()
-        _flash_error(request, exc)
-    return redirect(f"/warehouses/{warehouse_id}#clients")
+        return redirect(back)
+    return _apply(request, db, lambda: service.add_client(db, principal=principal, warehouse_id=warehouse_id,
+                                                          data=data),
+                  _("Client added."), back, refused=(409, 422))
 
 
 @router.post("/warehouses/{warehouse_id}/clients/{client_id}/remove", dependencies=[CSRF])
@@ -238,22 +240,17 @@ def upload(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipal, 
            file: UploadFile = File(...), kind: str = Form("lease"), valid_from: str = Form(""),
            valid_to: str = Form("")):
     settings = request.app.state.settings
+    back = f"/warehouses/{warehouse_id}#evidence"
     try:
-        vf = date.fromisoformat(valid_from) if valid_from else None
-        vt = date.fromisoformat(valid_to) if valid_to else None
-        service.add_evidence(db, principal=principal, store=request.app.state.files,
-                             max_bytes=settings.max_upload_bytes, warehouse_id=warehouse_id, kind=kind,
-                             filename=file.filename or "", data=file.file.read(settings.max_upload_bytes + 1),
-                             valid_from=vf, valid_to=vt)
-        flash(request, _("Evidence file uploaded."))
+        vf, vt = _parse_date(valid_from), _parse_date(valid_to)
     except ValueError:
         flash(request, _("The date must be YYYY-MM-DD."), "error")
-    except DomainError as exc:
-        if exc.status != 422:
-            raise
-        db.rollback()
-        _flash_error(request, exc)
-    return redirect(f"/warehouses/{warehouse_id}#evidence")
+        return redirect(back)
+    data = file.file.read(settings.max_upload_bytes + 1)
+    return _apply(request, db, lambda: service.add_evidence(
+        db, principal=principal, store=request.app.state.files, max_bytes=settings.max_upload_bytes,
+        warehouse_id=warehouse_id, kind=kind, filename=file.filename or "", data=data, valid_from=vf, valid_to=vt),
+        _("Evidence file uploaded."), back)
 
 
 @router.get("/warehouses/{warehouse_id}/evidence/{evidence_id}")
@@ -267,34 +264,28 @@ def download(warehouse_id: uuid.UUID, evidence_id: uuid.UUID, request: Request, 
 def record_filing(warehouse_id: uuid.UUID, request: Request, principal: PagePrincipal, db: DB,
                   customs_office: str = Form(""), filing_no: str = Form(""), modes: str = Form("9810"),
                   filed_on: str = Form("")):
+    back = f"/warehouses/{warehouse_id}#filings"
     try:
         data = FilingCreate(customs_office=customs_office, filing_no=filing_no or None, modes=modes,
                             filed_on=date.fromisoformat(filed_on))
-        service.record_filing(db, principal=principal, warehouse_id=warehouse_id, data=data)
-        flash(request, _("Customs filing recorded."))
     except ValueError:
         flash(request, _("The date must be YYYY-MM-DD."), "error")
-    except DomainError as exc:
-        if exc.status != 422:
-            raise
-        db.rollback()
-        _flash_error(request, exc)
-    return redirect(f"/warehouses/{warehouse_id}#filings")
+        return redirect(back)
+    return _apply(request, db, lambda: service.record_filing(db, principal=principal, warehouse_id=warehouse_id,
+                                                             data=data),
+                  _("Customs filing recorded."), back)
 
 
 @router.post("/warehouses/{warehouse_id}/filings/{filing_id}/events", dependencies=[CSRF])
 def filing_event(warehouse_id: uuid.UUID, filing_id: uuid.UUID, request: Request, principal: PagePrincipal, db: DB,
                  status: str = Form(""), effective_on: str = Form(""), note: str = Form("")):
+    back = f"/warehouses/{warehouse_id}#filings"
     try:
         data = FilingEventCreate(status=FilingStatus(status), effective_on=date.fromisoformat(effective_on),
                                  note=note or None)
-        service.add_filing_event(db, principal=principal, warehouse_id=warehouse_id, filing_id=filing_id, data=data)
-        flash(request, _("Filing status recorded."))
     except ValueError:
         flash(request, _("Choose a status and a date (YYYY-MM-DD)."), "error")
-    except DomainError as exc:
-        if exc.status != 422:
-            raise
-        db.rollback()
-        _flash_error(request, exc)
-    return redirect(f"/warehouses/{warehouse_id}#filings")
+        return redirect(back)
+    return _apply(request, db, lambda: service.add_filing_event(
+        db, principal=principal, warehouse_id=warehouse_id, filing_id=filing_id, data=data),
+        _("Filing status recorded."), back)

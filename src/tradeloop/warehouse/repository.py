@@ -171,10 +171,3 @@ class WarehouseRepository:
         for row in rows:
             out[row.filing_id].append(row)
         return out
-
-    # --- aggregates for regulators ------------------------------------------------------------
-
-    @staticmethod
-    def by_country_statement(enterprise_ids) -> Select:
-        return (select(Warehouse.country, func.count()).where(Warehouse.enterprise_id.in_(enterprise_ids))
-                .group_by(Warehouse.country))
