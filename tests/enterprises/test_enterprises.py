@@ -34,6 +34,7 @@ class TestCreateEnterpriseApi:
                               "customs_code": "12345", "rebate_method": "exempt_credit_refund"})
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"] == "urn:tradeloop:problem:validation" and r.json()["status"] == 422
         errors = {e["field"]: e for e in r.json()["errors"]}
         assert set(errors) == {"uscc", "name_zh", "customs_code", "rebate_method"}
         assert "check character" in errors["uscc"]["message"] and "校验码" in errors["uscc"]["message_zh"]

@@ -101,7 +101,8 @@ class Problem:
 
     def response(self, request: Request, headers: dict[str, str] | None = None) -> JSONResponse:
         body: dict[str, Any] = {
-            "type": f"https://tradeloop.dev/problems/{self.type_slug}"
+            # A URN: a stable problem identifier that names no web site this project does not run.
+            "type": f"urn:tradeloop:problem:{self.type_slug}"
             if self.type_slug != "about:blank"
             else "about:blank",
             "title": self.title,
