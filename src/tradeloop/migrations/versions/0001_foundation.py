@@ -2,12 +2,13 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 03:47:30.198625
+Create Date: 2026-11-27 04:37:38.645604
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 import tradeloop.kit.models
+
 
 revision = '0001'
 down_revision = None
@@ -144,7 +145,6 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('is_platform_admin', sa.Boolean(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('locale', sa.String(length=10), nullable=True),
     sa.Column('created_at', tradeloop.kit.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', tradeloop.kit.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -159,7 +159,6 @@ def upgrade() -> None:
     sa.Column('scope', sa.String(length=10), nullable=False),
     sa.Column('created_by_user_id', sa.Uuid(), nullable=True),
     sa.Column('created_at', tradeloop.kit.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', tradeloop.kit.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', tradeloop.kit.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], name=op.f('fk_api_keys_created_by_user_id_users')),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_api_keys_enterprise_id_enterprises'), ondelete='CASCADE'),
