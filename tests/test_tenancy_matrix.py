@@ -32,6 +32,8 @@ OPERATIONS = {
     ("POST", "/api/v1/auth/login"): ("public", None),
     ("POST", "/api/v1/auth/logout"): ("public", None),
     ("GET", "/api/v1/me"): ("auth", None),
+    ("POST", "/api/v1/me/password"): ("user", lambda w: {"current_password": PASSWORD,
+                                                         "new_password": f"new-{uuid.uuid4().hex[:8]}"}),
     ("GET", "/api/v1/members"): ("read", None),
     ("POST", "/api/v1/members"): ("manage", lambda w: {"username": f"u{uuid.uuid4().hex[:8]}", "display_name": "新人",
                                                        "password": "long enough pw", "role": "viewer"}),
@@ -76,6 +78,7 @@ ALLOWED = {
     "platform": {"platform"},
     "stats": {"regulator", "platform"},
     "auth": {"admin", "operator", "viewer", "warehouse_operator", "key_read", "key_write", "regulator", "platform"},
+    "user": {"admin", "operator", "viewer", "warehouse_operator", "regulator", "platform"},
 }
 ROLES = ["anonymous", "regulator", "platform", "key_read", "viewer", "operator", "warehouse_operator", "key_write",
          "admin"]
@@ -175,7 +178,8 @@ class TestMatrixCoversEveryEndpoint:
         assert found == set(OPERATIONS), "add new endpoints to OPERATIONS with their permission"
 
 
-TENANT_OPS = [op for op, (perm, _b) in OPERATIONS.items() if perm not in ("public", "platform", "stats", "auth")]
+TENANT_OPS = [op for op, (perm, _b) in OPERATIONS.items()
+              if perm not in ("public", "platform", "stats", "auth", "user")]
 
 
 class TestAnotherTenantsIds:

@@ -182,3 +182,42 @@ class TestMembers:
                       if m["username"] == world.a.users["viewer"])
         assert client.delete(f"/api/v1/members/{member['id']}", headers={"X-CSRF-Token": csrf}).status_code == 204
         assert viewer.get("/api/v1/warehouses").status_code == 403  # logged in, but no tenant any more
+
+
+class TestChangePassword:
+    def test_change_then_log_in_with_the_new_one(self, client, world):
+        from fastapi.testclient import TestClient
+
+        csrf = login(client, world.a.users["viewer"])
+        r = client.post("/api/v1/me/password", headers={"X-CSRF-Token": csrf},
+                        json={"current_password": PASSWORD, "new_password": "a-new-passphrase"})
+        assert r.status_code == 204
+        other = TestClient(client.app)
+        assert other.post("/api/v1/auth/login", json={"username": world.a.users["viewer"],
+                                                      "password": PASSWORD}).status_code == 401
+        login(other, world.a.users["viewer"], "a-new-passphrase")
+        audit = client.get("/api/v1/audit", params={"action": "user.password_change"}).json()["items"]
+        assert len(audit) == 1 and "a-new-passphrase" not in str(audit)
+
+    def test_wrong_current_and_short_new_are_field_errors(self, client, world):
+        csrf = login(client, world.a.users["viewer"])
+        r = client.post("/api/v1/me/password", headers={"X-CSRF-Token": csrf},
+                        json={"current_password": "wrong", "new_password": "short"})
+        assert r.status_code == 422
+        assert {e["field"] for e in r.json()["errors"]} == {"current_password", "new_password"}
+
+    def test_api_keys_have_no_password(self, client, world):
+        r = client.post("/api/v1/me/password", headers=bearer(world.a.keys["write"]),
+                        json={"current_password": "x", "new_password": "long-enough-pw"})
+        assert r.status_code == 403
+
+    def test_account_page(self, client, world):
+        page_login(client, world.a.users["viewer"])
+        page = client.get("/account")
+        assert "修改密码" in page.text
+        r = client.post("/account/password", data={"csrf_token": csrf_from(page.text),
+                                                    "current_password": "wrong", "new_password": "x"})
+        assert r.status_code == 422 and 'data-error-for="current_password"' in r.text
+        r = client.post("/account/password", data={"csrf_token": csrf_from(page.text), "current_password": PASSWORD,
+                                                    "new_password": "another-passphrase"}, follow_redirects=False)
+        assert r.status_code == 303

@@ -18,6 +18,7 @@ from tradeloop.identity.schemas import (
     MemberRead,
     MembershipBrief,
     MemberUpdate,
+    PasswordChange,
 )
 from tradeloop.kit.api import Cursor, Limit
 from tradeloop.kit.errors import DomainError, Problem
@@ -83,6 +84,14 @@ def me(principal: CurrentPrincipal, request: Request, db: DB):
 def _member_read(m, u) -> MemberRead:
     return MemberRead(id=m.id, user_id=u.id, username=u.username, display_name=u.display_name, role=m.role,
                       created_at=m.created_at)
+
+
+@router.post("/me/password", status_code=204)
+def change_password(body: PasswordChange, principal: CurrentPrincipal, db: DB):
+    """Change the logged-in user's password (API keys have none)."""
+    service.change_password(db, principal=principal, current_password=body.current_password,
+                            new_password=body.new_password)
+    return Response(status_code=204)
 
 
 @router.get("/members", response_model=Page[MemberRead])

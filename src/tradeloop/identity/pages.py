@@ -9,13 +9,13 @@ from fastapi import APIRouter, Form, Request
 from tradeloop.identity import service
 from tradeloop.identity.models import ApiScope, Role
 from tradeloop.identity.repository import MemberRepository
-from tradeloop.kit.errors import DomainError
+from tradeloop.kit.errors import DomainError, ValidationFailed
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.pages import error_messages, flash, redirect
 from tradeloop.kit.security import new_csrf_token
 from tradeloop.kit.templating import render, role_label
 from tradeloop.kit.tenancy import Action
-from tradeloop.kit.web import CSRF, DB, PagePrincipal
+from tradeloop.kit.web import CSRF, DB, FormData, PagePrincipal
 from tradeloop.shell.pages import safe_next
 
 router = APIRouter()
@@ -50,6 +50,24 @@ def login(request: Request, db: DB, username: str = Form(""), password: str = Fo
 def logout(request: Request):
     request.session.clear()
     return redirect("/login")
+
+
+@router.get("/account")
+def account(request: Request, principal: PagePrincipal):
+    return render(request, "account.html", {"active": "account", "errors": {}})
+
+
+@router.post("/account/password", dependencies=[CSRF])
+def change_password(request: Request, principal: PagePrincipal, db: DB, form: FormData):
+    try:
+        service.change_password(db, principal=principal, current_password=form.get("current_password", ""),
+                                new_password=form.get("new_password", ""))
+    except ValidationFailed as exc:
+        db.rollback()
+        return render(request, "account.html", {"active": "account", "errors": error_messages(exc)},
+                      status_code=422)
+    flash(request, _("Password changed."))
+    return redirect("/account")
 
 
 def _roles():

@@ -29,8 +29,9 @@ class IdentityRepository:
     def user_by_username(self, username: str) -> User | None:
         return self.session.scalar(select(User).where(User.username == normalise_username(username)))
 
-    def user(self, user_id: uuid.UUID) -> User | None:
-        return self.session.get(User, user_id)
+    def user(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
+        stmt = select(User).where(User.id == user_id)
+        return self.session.scalar(stmt.with_for_update() if for_update else stmt)
 
     def memberships_of(self, user_id: uuid.UUID) -> list[tuple[Membership, Enterprise]]:
         rows = self.session.execute(

@@ -13,6 +13,11 @@ class LoginRequest(BaseModel):
     password: str
 
 
+class PasswordChange(BaseModel):
+    current_password: str
+    new_password: str
+
+
 class MemberCreate(BaseModel):
     username: str = Field(min_length=1, max_length=100)
     display_name: str = Field(min_length=1, max_length=200)

@@ -11,7 +11,7 @@ from tradeloop.audit import service as audit
 from tradeloop.identity.models import ApiKey, ApiScope, Membership, RegulatorScope, Role, User
 from tradeloop.identity.repository import IdentityRepository, MemberRepository, normalise_username
 from tradeloop.kit import security
-from tradeloop.kit.errors import Conflict, TooManyRequests, Unauthorized
+from tradeloop.kit.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
 from tradeloop.kit.ids import uuid7
 from tradeloop.kit.tenancy import Action, Principal, Region
 from tradeloop.kit.validation import Errors, clean
@@ -153,6 +153,27 @@ def remove_member(session: Session, *, principal: Principal, membership_id: uuid
     session.delete(membership)
     audit.record(session, principal=principal, action="member.remove", entity_type="membership",
                  entity_id=membership.id, before=before)
+
+
+def change_password(session: Session, *, principal: Principal, current_password: str,
+                    new_password: str) -> User:
+    """A logged-in user changes their own password (the current one is asked again)."""
+    if principal.user_id is None:
+        raise Forbidden("Only a logged-in user has a password.", message_zh="仅登录用户可修改密码")
+    user = IdentityRepository(session).user(principal.user_id, for_update=True)
+    errors = Errors()
+    if not security.verify_password(user.password_hash, current_password):
+        errors.add("current_password", "is not your current password", "当前密码不正确")
+    if len(new_password or "") < MIN_PASSWORD_LENGTH:
+        errors.add("new_password", f"must be at least {MIN_PASSWORD_LENGTH} characters",
+                   f"密码至少{MIN_PASSWORD_LENGTH}位")
+    elif new_password == current_password:
+        errors.add("new_password", "must differ from the current password", "新密码不能与当前密码相同")
+    errors.raise_if_any()
+    user.password_hash = security.hash_password(new_password)
+    audit.record(session, principal=principal, action="user.password_change", entity_type="user",
+                 entity_id=user.id, after={"username": user.username}, enterprise_id=principal.enterprise_id)
+    return user
 
 
 def create_api_key(session: Session, *, principal: Principal, name: str, scope: ApiScope) -> tuple[ApiKey, str]:

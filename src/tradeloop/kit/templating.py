@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "enterprise.create": N_("Enterprise registered"),
     "enterprise.update": N_("Enterprise profile changed"),
     "user.create": N_("User created"),
+    "user.password_change": N_("Password changed"),
     "membership.create": N_("Membership granted"),
     "member.add": N_("User added"),
     "member.change_role": N_("Role changed"),
