@@ -141,7 +141,8 @@ def login_redirect(next_url: str) -> str:
 
 
 class RequestContextMiddleware:
-    """Sets the request id (``X-Request-ID``), the locale (``?lang=``, cookie ``lang``) and time zone."""
+    """Sets the request id (``X-Request-ID``), the locale (cookie ``lang``, set by ``/lang/<code>``) and the
+    time zone."""
 
     def __init__(self, app, settings):
         self.app = app
