@@ -32,7 +32,7 @@ PG_URL = os.environ.get("TRADELOOP_TEST_POSTGRES_URL", "postgresql+psycopg://pos
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", "postgresql"]
 #: Kept between tests: the migrated schema and the reference data.
-KEPT_TABLES = {"alembic_version"} | {t for t in metadata.tables if t.startswith("ref_")}
+KEPT_TABLES = {"alembic_version", "hs_codes"} | {t for t in metadata.tables if t.startswith("ref_")}
 
 
 def _prepare(url: str) -> None:

@@ -13,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD, bearer, new_uscc
+from tradeloop.catalog import service as catalog
+from tradeloop.catalog.schemas import ProductCreate
 from tradeloop.identity.repository import MemberRepository
 from tradeloop.kit.tenancy import system_principal
 from tradeloop.warehouse import service as warehouses
@@ -25,6 +27,17 @@ PDF = b"%PDF-1.4\n%test\n"
 def _warehouse_body():
     return {"code": f"M-{uuid.uuid4().hex[:8]}", "name_zh": "矩阵仓", "country": "DE", "address": "Hafenstr. 1",
             "tenure": "owned", "operator_name": "X GmbH"}
+
+
+def _product_body():
+    return {"sku": f"M-{uuid.uuid4().hex[:8]}", "name_zh": "矩阵围巾", "declared_name": "围巾",
+            "hs_code": "6214100090", "customs_unit": "011"}
+
+
+def _products_csv() -> bytes:
+    """One new product per call: an allowed import changes exactly one row (one audit row)."""
+    return (f"SKU,中文名称,申报品名,HS编码,申报计量单位\nM-{uuid.uuid4().hex[:8]},矩阵围巾,围巾,6214100090,011\n"
+            .encode())
 
 
 # (method, path) -> (permission, body builder or None, is multipart)
@@ -50,6 +63,13 @@ OPERATIONS = {
     ("GET", "/api/v1/admin/enterprises/{enterprise_id}"): ("platform", None),
     ("POST", "/api/v1/admin/enterprises/{enterprise_id}/admins"): ("platform", lambda w: {
         "username": f"adm{uuid.uuid4().hex[:8]}", "display_name": "首位管理员", "password": "long enough pw"}),
+    ("GET", "/api/v1/catalog/products"): ("read", None),
+    ("POST", "/api/v1/catalog/products"): ("write", lambda w: _product_body()),
+    ("POST", "/api/v1/catalog/products/import"): ("write", "products-file"),
+    ("GET", "/api/v1/catalog/products/{product_id}"): ("read", None),
+    ("PATCH", "/api/v1/catalog/products/{product_id}"): ("write", lambda w: {
+        "brand": f"B{uuid.uuid4().hex[:6]}"}),
+    ("GET", "/api/v1/catalog/hs-codes"): ("auth", None),
     ("GET", "/api/v1/warehouses"): ("read", None),
     ("POST", "/api/v1/warehouses"): ("write", lambda w: _warehouse_body()),
     ("GET", "/api/v1/warehouses/{warehouse_id}"): ("read", None),
@@ -113,11 +133,14 @@ def _targets(db, world) -> Targets:
                                      data=ClientCreate(client_uscc=world.operator.enterprise.uscc))
         clients = WarehouseRepository(s, system).clients(a.warehouse.id)
         assert link in clients
+        product = catalog.create_product(s, principal=system, data=ProductCreate(
+            sku="A-SECRET-SKU-1", name_zh="甲企业的围巾", declared_name="围巾", hs_code="6214100090",
+            customs_unit="011"))
     ids = {"membership_id": viewer_membership.id, "api_key_id": key.id, "enterprise_id": a.enterprise.id,
            "warehouse_id": a.warehouse.id, "client_id": link.id, "evidence_id": evidence.id,
-           "filing_id": filing.id, "dataset": "countries"}
+           "filing_id": filing.id, "dataset": "countries", "product_id": product.id}
     secrets = [str(a.warehouse.id), a.warehouse.code, str(evidence.id), str(filing.id), str(viewer_membership.id),
-               a.enterprise.uscc, str(key.id), str(link.id)]
+               a.enterprise.uscc, str(key.id), str(link.id), str(product.id), product.sku]
     return Targets(ids, world.b.enterprise.uscc, secrets)
 
 
@@ -155,6 +178,8 @@ def _clients(app, world, tenant):
 
 def _call(client, method, path, ids, body_spec, world):
     url = path.format(**{k: v for k, v in ids.items()})
+    if body_spec == "products-file":
+        return client.request(method, url, files={"file": ("products.csv", _products_csv(), "text/csv")})
     if body_spec == "multipart":
         return client.request(method, url, files={"file": ("x.pdf", PDF + uuid.uuid4().bytes, "application/pdf")},
                               data={"kind": "lease"})
@@ -261,6 +286,9 @@ class TestWarehouseClientAccess:
 
 #: Page URLs that name an object; another tenant gets 404 on each, GET and POST alike.
 PAGE_URLS = [
+    ("GET", "/catalog/{product_id}/edit"),
+    ("POST", "/catalog/{product_id}/edit"),
+    ("POST", "/catalog/{product_id}/deactivate"),
     ("GET", "/warehouses/{warehouse_id}"),
     ("GET", "/warehouses/{warehouse_id}/edit"),
     ("POST", "/warehouses/{warehouse_id}/edit"),

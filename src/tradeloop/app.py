@@ -98,6 +98,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     from tradeloop.audit import api as audit_api
     from tradeloop.audit import pages as audit_pages
+    from tradeloop.catalog import api as catalog_api
+    from tradeloop.catalog import pages as catalog_pages
     from tradeloop.enterprises import api as enterprises_api
     from tradeloop.enterprises import pages as enterprises_pages
     from tradeloop.identity import api as identity_api
@@ -110,10 +112,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from tradeloop.warehouse import api as warehouse_api
     from tradeloop.warehouse import pages as warehouse_pages
 
-    for module in (identity_api, enterprises_api, warehouse_api, audit_api, reference_api, insights_api):
+    for module in (identity_api, enterprises_api, catalog_api, warehouse_api, audit_api, reference_api,
+                   insights_api):
         app.include_router(module.router, prefix=API_PREFIX)
-    for module in (shell_pages, identity_pages, enterprises_pages, warehouse_pages, audit_pages, reference_pages,
-                   insights_pages):
+    for module in (shell_pages, identity_pages, enterprises_pages, catalog_pages, warehouse_pages, audit_pages,
+                   reference_pages, insights_pages):
         app.include_router(module.router, include_in_schema=False)
 
     static_dir = resources.files("tradeloop") / "static"

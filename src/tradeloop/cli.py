@@ -252,7 +252,8 @@ def reference_load(
     force: Annotated[bool, typer.Option(help="Reload even when the file hashes match")] = False,
     data_dir: DataDir = None,
 ):
-    """Load reference datasets (countries, currencies, units, transport modes, customs offices, UN/LOCODEs)."""
+    """Load reference datasets (countries, currencies, units, transport modes, customs offices, UN/LOCODEs,
+    and the HS codes with VAT and export-rebate rates of the catalog)."""
     from tradeloop.reference.service import load_reference_data
 
     results = _run(_settings(data_dir),

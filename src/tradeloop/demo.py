@@ -9,6 +9,7 @@ Later issues grow the demo to a whole year of the export loop.
 from __future__ import annotations
 
 import shutil
+import zlib
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -91,6 +92,29 @@ def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
                 uscc=WAREHOUSE_USCC, name_zh="环球海外仓供应链（上海）有限公司",
                 name_en="Globe Overseas Warehousing (Shanghai) Co., Ltd.", kind="warehouse", province="上海市",
                 city="上海市", district="浦东新区"))
+            # The silk maker's catalogue (HS lines and rates from the starter HS table; GTINs fictional,
+            # with correct GS1 check digits).
+            from tradeloop.catalog import service as catalog
+            from tradeloop.catalog.gtin import check_digit
+            from tradeloop.catalog.schemas import ProductCreate
+
+            silk_p = replace(system, enterprise_id=silk.id, label="demo:silk-admin")
+            for sku, name_zh, name_en, declared, hs, unit, gross, net, cost in (
+                ("SC-MUL-90", "真丝桑蚕丝方巾 90cm", "Mulberry silk square scarf 90 cm", "丝巾", "6214100090", "015",
+                 "0.120", "0.095", "86.00"),
+                ("BL-CREPE-M", "真丝双绉女式衬衫", "Silk crepe de chine blouse", "女式衬衫", "6206100099", "011",
+                 "0.320", "0.250", "168.00"),
+                ("PC-22MM", "22姆米真丝枕套", "22 momme silk pillowcase", "枕套", "6302391010", "011",
+                 "0.180", "0.140", "72.50"),
+            ):
+                body = f"69{zlib.crc32(sku.encode()) % 10**10:010d}"
+                catalog.create_product(s, principal=silk_p, data=ProductCreate(
+                    sku=sku, name_zh=name_zh, name_en=name_en, declared_name=declared,
+                    declared_elements="品名|织造方法:机织|成分含量:100%桑蚕丝|品牌:云锦", hs_code=hs,
+                    customs_unit=unit, gross_weight_kg=Decimal(gross), net_weight_kg=Decimal(net),
+                    origin_country="142", brand="云锦", gtin=body + check_digit(body), cost=Decimal(cost),
+                    cost_currency="CNY"))
+
             # More exporters of the Suzhou silk belt, so the regulator's aggregates have cells to show.
             belt = []
             for org, name, kind, district in (
@@ -167,5 +191,5 @@ def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
                 lease_end=date(2026, 12, 31)))
     finally:
         db.dispose()
-    echo(f"demo built: 6 enterprises, 3 warehouses, {len(logins)} logins")
+    echo(f"demo built: 6 enterprises, 3 products, 3 warehouses, {len(logins)} logins")
     return logins

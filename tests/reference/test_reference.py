@@ -23,11 +23,13 @@ from tradeloop.identity.models import ApiScope
 from tradeloop.kit.errors import Forbidden, ValidationFailed
 from tradeloop.kit.tenancy import Principal, system_principal
 from tradeloop.reference.repository import DATASET_MODELS, ReferenceRepository
-from tradeloop.reference.service import load_reference_data, packaged_data_dir
+from tradeloop.reference.service import load_reference_data, packaged_data_dir, packaged_data_dirs
 
 PACKAGED = packaged_data_dir()
-MANIFEST = json.loads((PACKAGED / "manifest.json").read_text(encoding="utf-8"))
-EXPECTED_ROWS = {d["name"]: d["rows"] for d in MANIFEST["datasets"]}
+#: Every packaged dataset (the code tables here, the HS reference in catalog/data) with its directory.
+ENTRIES = [(d, e) for d in packaged_data_dirs()
+           for e in json.loads((d / "manifest.json").read_text(encoding="utf-8"))["datasets"]]
+EXPECTED_ROWS = {e["name"]: e["rows"] for _d, e in ENTRIES}
 LOADER = system_principal(label="reference tests")
 
 
@@ -63,12 +65,12 @@ class TestPackagedDatasets:
         assert set(EXPECTED_ROWS) == set(DATASET_MODELS)
         with db.transaction(write=False) as s:
             repo = ReferenceRepository(s)
-            for entry in MANIFEST["datasets"]:
+            for directory, entry in ENTRIES:
                 name = entry["name"]
                 assert repo.count(name) == entry["rows"], name
                 loaded = repo.dataset(name)
                 assert (loaded.version, loaded.rows) == (entry["version"], entry["rows"]), name
-                assert loaded.sha256 == hashlib.sha256((PACKAGED / entry["file"]).read_bytes()).hexdigest(), name
+                assert loaded.sha256 == hashlib.sha256((directory / entry["file"]).read_bytes()).hexdigest(), name
 
     def test_codes_used_elsewhere_are_present(self, db):
         with db.transaction(write=False) as s:

@@ -13,7 +13,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from tradeloop.kit import i18n
 from tradeloop.kit.i18n import N_
 
-MODULES_WITH_TEMPLATES = ("shell", "enterprises", "identity", "warehouse", "audit", "insights", "reference")
+MODULES_WITH_TEMPLATES = ("shell", "enterprises", "identity", "warehouse", "audit", "insights", "reference",
+                          "catalog")
 
 
 def _template_dirs() -> list[str]:
@@ -63,6 +64,9 @@ ACTION_LABELS = {
     "warehouse.filing_record": N_("Customs filing recorded"),
     "warehouse.filing_event": N_("Customs filing status changed"),
     "reference.load": N_("Reference data loaded"),
+    "product.create": N_("Product created"),
+    "product.update": N_("Product changed"),
+    "product.deactivate": N_("Product deactivated"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tradeloop.catalog.models import HsCode
 from tradeloop.kit.sql import contains_any
 from tradeloop.reference.models import (
     Country,
@@ -23,6 +24,8 @@ DATASET_MODELS = {
     "transport_modes": TransportMode,
     "customs_offices": CustomsOffice,
     "unlocodes": UnLocode,
+    # Shipped by the catalog module (catalog/data), loaded by the same mechanism.
+    "hs_codes": HsCode,
 }
 
 
@@ -32,6 +35,21 @@ class ReferenceRepository:
 
     def country_by_alpha2(self, alpha2: str) -> Country | None:
         return self.session.scalars(select(Country).where(Country.iso_alpha2 == alpha2.upper()).limit(1)).first()
+
+    def unit_exists(self, code: str) -> bool:
+        return self.session.get(Unit, code) is not None
+
+    def customs_country(self, code: str) -> Country | None:
+        return self.session.get(Country, code)
+
+    def customs_code_of_alpha2(self, alpha2: str) -> str | None:
+        return self.session.scalar(select(Country.customs_code).where(Country.iso_alpha2 == alpha2.upper())
+                                   .order_by(Country.customs_code).limit(1))
+
+    def minor_units(self, iso: str) -> int | None:
+        """ISO 4217 decimal places of a currency (current code rows first)."""
+        return self.session.scalar(select(Currency.minor_units).where(
+            Currency.iso_4217 == iso, Currency.minor_units.is_not(None)).order_by(Currency.status).limit(1))
 
     def unlocode(self, code: str) -> UnLocode | None:
         return self.session.get(UnLocode, code.upper())

@@ -1,6 +1,7 @@
 """Loading the reference datasets from their versioned CSV files.
 
-The package ships ``reference/data/manifest.json`` and one CSV per dataset. ``tradeloop reference load``
+The package ships ``reference/data/manifest.json`` and one CSV per dataset; the catalog module ships the
+HS reference the same way in ``catalog/data``. ``tradeloop reference load``
 loads them (or a directory with newer files laid out the same way). A dataset whose file hash matches
 what is loaded is skipped, so loading is idempotent; a changed file replaces its table whole, in one
 transaction with the other datasets, so a bad file applies nothing.
@@ -13,9 +14,12 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 
+from sqlalchemy import Date, Numeric
 from sqlalchemy.orm import Session
 
 from tradeloop.audit import service as audit
@@ -37,6 +41,37 @@ class LoadResult:
 
 def packaged_data_dir() -> Path:
     return Path(str(resources.files("tradeloop.reference") / "data"))
+
+
+def packaged_data_dirs() -> list[Path]:
+    """Every directory of packaged datasets: the code tables, then the HS reference of the catalog."""
+    return [packaged_data_dir(), Path(str(resources.files("tradeloop.catalog") / "data"))]
+
+
+def _typed(path: Path, lineno: int, name: str, col, value: str):
+    """A CSV cell as its column's type: exact decimals for Numeric, ISO dates for Date."""
+    if not value:
+        return None
+    if isinstance(col.type, Numeric):
+        try:
+            number = Decimal(value)
+            if not number.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            raise ValidationFailed(
+                f"{path.name} row {lineno}: {name} is not a number ({value!r})",
+                errors=[FieldError(name, f"{path.name} row {lineno}: not a number",
+                                   f"{path.name} 第{lineno}行：不是数字")]) from None
+        return number
+    if isinstance(col.type, Date):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValidationFailed(
+                f"{path.name} row {lineno}: {name} is not a date YYYY-MM-DD ({value!r})",
+                errors=[FieldError(name, f"{path.name} row {lineno}: not a date (YYYY-MM-DD)",
+                                   f"{path.name} 第{lineno}行：日期格式应为 YYYY-MM-DD")]) from None
+    return value
 
 
 def _parse(dataset: str, path: Path, raw: bytes) -> list[dict]:
@@ -67,6 +102,8 @@ def _parse(dataset: str, path: Path, raw: bytes) -> list[dict]:
                                            f"{path.name} 第{lineno}行：不是整数")]) from None
             elif name in BOOL_COLUMNS:
                 row[name] = value in ("1", "true", "yes")
+            elif isinstance(col.type, Numeric | Date):
+                row[name] = _typed(path, lineno, name, col, value)
             else:
                 row[name] = value or None
             if row[name] is None and not col.nullable and col.default is None:
@@ -89,10 +126,18 @@ def _parse(dataset: str, path: Path, raw: bytes) -> list[dict]:
 
 def load_reference_data(session: Session, *, principal: Principal, data_dir: Path | None = None,
                         force: bool = False) -> list[LoadResult]:
+    """Load the datasets of ``data_dir`` (default: every packaged directory) whose file changed."""
     principal.require(Action.PLATFORM)
-    data_dir = Path(data_dir) if data_dir else packaged_data_dir()
-    manifest = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
+    dirs = [Path(data_dir)] if data_dir else packaged_data_dirs()
     repo = ReferenceRepository(session)
+    results = []
+    for directory in dirs:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        results += _load_manifest(session, principal, repo, directory, manifest, force)
+    return results
+
+
+def _load_manifest(session, principal, repo, data_dir: Path, manifest: dict, force: bool) -> list[LoadResult]:
     results = []
     for entry in manifest["datasets"]:
         name = entry["name"]

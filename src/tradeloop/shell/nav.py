@@ -20,9 +20,7 @@ class NavItem:
 
 LOOP = [
     NavItem("home", "/", N_("Overview"), None),
-    NavItem("catalog", "/m/catalog", N_("Catalogue"),
-            coming=N_("Products with HS codes, declared names and elements, customs and legal units, GTIN; "
-                      "Excel import and export.")),
+    NavItem("catalog", "/catalog", N_("Catalogue")),
     NavItem("customs", "/m/customs", N_("Customs"),
             coming=N_("Export declarations for 9610, 9710, 9810 and 1210 over the official CEB messages, "
                       "receipts, monthly summary declarations and the declaration number.")),
