@@ -17,9 +17,10 @@ from tradeloop.kit.web import DB, CurrentPrincipal
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 
 
-def product_read(db, row) -> ProductRead:
+def product_read(db, row, cost=None) -> ProductRead:
+    cost = cost or service.cost_reader(db)
     return ProductRead.model_validate({**{k: getattr(row, k) for k in ProductRead.model_fields if k != "cost"},
-                                       "cost": service.cost_decimal(db, row)})
+                                       "cost": cost(row)})
 
 
 @router.get("/products", response_model=Page[ProductRead])
@@ -28,7 +29,8 @@ def list_products(principal: CurrentPrincipal, db: DB, cursor: Cursor = None, li
                   active: bool | None = None):
     rows, nxt = ProductRepository(db, principal).page(cursor=cursor, limit=limit, q=q, hs_code=hs_code,
                                                       active=active)
-    return Page(items=[product_read(db, r) for r in rows], next_cursor=nxt)
+    cost = service.cost_reader(db)
+    return Page(items=[product_read(db, r, cost) for r in rows], next_cursor=nxt)
 
 
 @router.post("/products", response_model=ProductRead, status_code=201)

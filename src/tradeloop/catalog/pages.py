@@ -38,17 +38,19 @@ def list_page(request: Request, principal: PagePrincipal, db: DB):
     page = offset_page(db, ProductRepository(db, principal).filtered(**_filters(params)), sort_columns=SORTS,
                        sort=params.get("sort"), desc=params.get("desc") == "1", page=int_param(params, "page", 1),
                        per_page=int_param(params, "per_page", 20), default_sort="sku")
+    cost = service.cost_reader(db)
     return render(request, "catalog/list.html", {
         "active": "catalog", "page": page, "params": params, "can_write": principal.can(Action.WRITE),
-        "costs": {p.id: service.cost_decimal(db, p) for p in page.rows}})
+        "costs": {p.id: cost(p) for p in page.rows}})
 
 
 @router.get("/catalog.xlsx")
 def export(request: Request, principal: PagePrincipal, db: DB):
     """The import layout's columns, in the page language: the file imports back unchanged."""
     rows = ProductRepository(db, principal).iterate(**_filters(dict(request.query_params)))
+    cost = service.cost_reader(db)
     return xlsx_response("products.xlsx", layout.headers(locale_var.get() != "en"),
-                         (layout.export_row(p, service.cost_decimal(db, p)) for p in rows))
+                         (layout.export_row(p, cost(p)) for p in rows))
 
 
 def _form_page(request, *, form, errors=None, product=None, status_code=200):

@@ -294,11 +294,22 @@ def deactivate_product(session: Session, *, principal: Principal, product_id: uu
     return product
 
 
+def cost_reader(session: Session):
+    """A function giving a product's cost as a Decimal; the currencies' minor units are looked up once
+    per reader, so a list or an export of many products does not query the currency table per row."""
+    refs = _Refs(session)
+
+    def cost(product: Product) -> Decimal | None:
+        if product.cost_minor is None or not product.cost_currency:
+            return None
+        units = refs.minor_units(product.cost_currency)
+        return from_minor(product.cost_minor, units if units is not None else 2)
+
+    return cost
+
+
 def cost_decimal(session: Session, product: Product) -> Decimal | None:
-    if product.cost_minor is None or not product.cost_currency:
-        return None
-    units = _Refs(session).minor_units(product.cost_currency)
-    return from_minor(product.cost_minor, units if units is not None else 2)
+    return cost_reader(session)(product)
 
 
 # --- bulk import --------------------------------------------------------------------------------
