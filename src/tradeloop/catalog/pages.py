@@ -68,21 +68,13 @@ def _values(form: dict) -> dict:
     return {k: form.get(k, "") for k in FORM_FIELDS}
 
 
-def _save(db, fn):
-    try:
-        return fn()
-    except ValidationFailed:
-        db.rollback()
-        raise
-
-
 @router.post("/catalog", dependencies=[CSRF])
 def create(request: Request, principal: PagePrincipal, db: DB, form: FormData):
-    values = _values(form)
+    values = _values(form)  # form text goes through the same checks as an import row
     try:
-        data = values  # form text goes to the same checks as an import row
-        product = _save(db, lambda: service.create_product(db, principal=principal, data=data))
+        product = service.create_product(db, principal=principal, data=values)
     except ValidationFailed as exc:
+        db.rollback()
         return _form_page(request, form=values, errors=error_messages(exc), status_code=422)
     flash(request, _("Product %(sku)s saved.", sku=product.sku))
     return redirect("/catalog")
@@ -130,9 +122,9 @@ def edit_page(product_id: uuid.UUID, request: Request, principal: PagePrincipal,
 def edit(product_id: uuid.UUID, request: Request, principal: PagePrincipal, db: DB, form: FormData):
     values = _values(form)
     try:
-        data = values
-        _save(db, lambda: service.update_product(db, principal=principal, product_id=product_id, data=data))
+        service.update_product(db, principal=principal, product_id=product_id, data=values)
     except ValidationFailed as exc:
+        db.rollback()
         p = ProductRepository(db, principal).get(product_id)
         return _form_page(request, form=values, product=p, errors=error_messages(exc), status_code=422)
     flash(request, _("Product saved."))
