@@ -48,29 +48,40 @@ def packaged_data_dirs() -> list[Path]:
     return [packaged_data_dir(), Path(str(resources.files("tradeloop.catalog") / "data"))]
 
 
+def _row_error(path: Path, lineno: int, name: str, message: str, en: str, zh: str) -> ValidationFailed:
+    """A refused cell, naming file, row and column; ``message`` follows "<file> row <n>: "."""
+    where = f"{path.name} row {lineno}"
+    return ValidationFailed(f"{where}: {message}",
+                            errors=[FieldError(name, f"{where}: {en}", f"{path.name} 第{lineno}行：{zh}")])
+
+
 def _typed(path: Path, lineno: int, name: str, col, value: str):
-    """A CSV cell as its column's type: exact decimals for Numeric, ISO dates for Date."""
+    """A CSV cell as its column's type: int, bool, exact decimals for Numeric, ISO dates for Date."""
+    if name in BOOL_COLUMNS:
+        return value in ("1", "true", "yes")
     if not value:
         return None
+    if name in INT_COLUMNS:
+        try:
+            return int(value)
+        except ValueError:
+            raise _row_error(path, lineno, name, f"{name} is not a whole number ({value!r})", "not a whole number",
+                             "不是整数") from None
     if isinstance(col.type, Numeric):
         try:
             number = Decimal(value)
             if not number.is_finite():
                 raise InvalidOperation
         except InvalidOperation:
-            raise ValidationFailed(
-                f"{path.name} row {lineno}: {name} is not a number ({value!r})",
-                errors=[FieldError(name, f"{path.name} row {lineno}: not a number",
-                                   f"{path.name} 第{lineno}行：不是数字")]) from None
+            raise _row_error(path, lineno, name, f"{name} is not a number ({value!r})", "not a number",
+                             "不是数字") from None
         return number
     if isinstance(col.type, Date):
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise ValidationFailed(
-                f"{path.name} row {lineno}: {name} is not a date YYYY-MM-DD ({value!r})",
-                errors=[FieldError(name, f"{path.name} row {lineno}: not a date (YYYY-MM-DD)",
-                                   f"{path.name} 第{lineno}行：日期格式应为 YYYY-MM-DD")]) from None
+            raise _row_error(path, lineno, name, f"{name} is not a date YYYY-MM-DD ({value!r})",
+                             "not a date (YYYY-MM-DD)", "日期格式应为 YYYY-MM-DD") from None
     return value
 
 
@@ -91,34 +102,14 @@ def _parse(dataset: str, path: Path, raw: bytes) -> list[dict]:
     for lineno, record in enumerate(reader, start=2):
         row: dict = {}
         for name, col in columns.items():
-            value = (record.get(name) or "").strip()
-            if name in INT_COLUMNS:
-                try:
-                    row[name] = int(value) if value else None
-                except ValueError:
-                    raise ValidationFailed(
-                        f"{path.name} row {lineno}: {name} is not a whole number ({value!r})",
-                        errors=[FieldError(name, f"{path.name} row {lineno}: not a whole number",
-                                           f"{path.name} 第{lineno}行：不是整数")]) from None
-            elif name in BOOL_COLUMNS:
-                row[name] = value in ("1", "true", "yes")
-            elif isinstance(col.type, Numeric | Date):
-                row[name] = _typed(path, lineno, name, col, value)
-            else:
-                row[name] = value or None
+            row[name] = _typed(path, lineno, name, col, (record.get(name) or "").strip())
             if row[name] is None and not col.nullable and col.default is None:
-                raise ValidationFailed(
-                    f"{path.name} row {lineno}: {name} is empty",
-                    errors=[FieldError(name, f"{path.name} row {lineno}: empty", f"{path.name} 第{lineno}行：为空")])
-            if isinstance(row[name], str) and hasattr(col.type, "length") and col.type.length \
-                    and len(row[name]) > col.type.length:
-                raise ValidationFailed(
-                    f"{path.name} row {lineno}: {name} longer than {col.type.length}",
-                    errors=[FieldError(name, f"{path.name} row {lineno}: too long", f"{path.name} 第{lineno}行：过长")])
+                raise _row_error(path, lineno, name, f"{name} is empty", "empty", "为空")
+            length = getattr(col.type, "length", None)
+            if isinstance(row[name], str) and length and len(row[name]) > length:
+                raise _row_error(path, lineno, name, f"{name} longer than {length}", "too long", "过长")
         if row[pk] in seen:
-            raise ValidationFailed(
-                f"{path.name} row {lineno}: duplicate {pk} {row[pk]}",
-                errors=[FieldError(pk, f"{path.name} row {lineno}: duplicate", f"{path.name} 第{lineno}行：重复")])
+            raise _row_error(path, lineno, pk, f"duplicate {pk} {row[pk]}", "duplicate", "重复")
         seen.add(row[pk])
         rows.append(row)
     return rows
