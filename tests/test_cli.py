@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from tests.factories import new_uscc
+from tradeloop.demo import SILK_USCC
 
 
 def run(*args, env_extra=None, check=True):
@@ -144,3 +145,20 @@ class TestDemoAndServe:
     def test_serve_refuses_an_unmigrated_database(self, tmp_path):
         proc = run("serve", "--data-dir", str(tmp_path / "nothing"), "--port", str(_free_port()), check=False)
         assert proc.returncode != 0 and "tradeloop db upgrade" in proc.stderr
+
+
+class TestCustomsExchange:
+    def test_exchange_round_and_summary_on_the_demo(self, tmp_path):
+        d = tmp_path / "demo"
+        run("demo", "--no-serve", "--data-dir", str(d))
+        inbox = d / "exchange" / "inbox"
+        (inbox / "junk.xml").write_bytes(b"<not-a-receipt")
+        out = run("customs", "exchange", "--once", "--data-dir", str(d)).stdout
+        assert "exchange: 0 to outbox, 0 simulated receipts, 1 inbox files (0 applied, 0 duplicate, 1 quarantined)" \
+            in out
+        assert (d / "exchange" / "failed" / "junk.xml").exists()
+        # the demo already summarised this month's closed lists: nothing is left, and the reason is printed
+        month = time.strftime("%Y-%m", time.gmtime(time.time() + 8 * 3600))
+        refused = run("customs", "summarize", "--enterprise", SILK_USCC, "--month", month,
+                      "--data-dir", str(d), check=False)
+        assert refused.returncode == 1 and "no closed lists" in refused.stderr

@@ -85,6 +85,26 @@ OPERATIONS = {
         "customs_office": "2248", "modes": "9810", "filed_on": "2023-03-01"}),
     ("POST", "/api/v1/warehouses/{warehouse_id}/filings/{filing_id}/events"): ("write", lambda w: {
         "status": "changed", "effective_on": "2023-06-01", "note": "扩建"}),
+    ("GET", "/api/v1/customs/declarations"): ("read", None),
+    ("POST", "/api/v1/customs/declarations"): ("write", lambda w: _declaration_body(w)),
+    ("GET", "/api/v1/customs/declarations/{declaration_id}"): ("read", None),
+    ("PATCH", "/api/v1/customs/declarations/{declaration_id}"): ("write", lambda w: {
+        "note": f"N{uuid.uuid4().hex[:6]}"}),
+    ("DELETE", "/api/v1/customs/declarations/{declaration_id}"): ("write", None),
+    ("POST", "/api/v1/customs/declarations/{declaration_id}/submit"): ("write", None),
+    ("POST", "/api/v1/customs/declarations/{declaration_id}/cancel"): ("write", lambda w: {"reason": "买家取消"}),
+    ("GET", "/api/v1/customs/declarations/{declaration_id}/messages"): ("read", None),
+    ("GET", "/api/v1/customs/messages/{message_id}/xml"): ("read", None),
+    ("GET", "/api/v1/customs/summaries"): ("read", None),
+    ("POST", "/api/v1/customs/summaries"): ("write", lambda w: {"month": w.ids["month"]}),
+    ("GET", "/api/v1/customs/summaries/{summary_id}"): ("read", None),
+    ("POST", "/api/v1/customs/inbox"): ("write", "receipt-file"),
+    ("GET", "/api/v1/customs/quarantine"): ("read", None),
+    ("GET", "/api/v1/customs/quarantine/{item_id}/file"): ("read", None),
+    ("POST", "/api/v1/customs/quarantine/{item_id}/resolve"): ("write", lambda w: {"resolution": "已核实"}),
+    ("GET", "/api/v1/customs/admin/quarantine"): ("platform", None),
+    ("GET", "/api/v1/customs/admin/quarantine/{item_id}/file"): ("platform", None),
+    ("POST", "/api/v1/customs/admin/quarantine/{item_id}/resolve"): ("platform", lambda w: {"resolution": "已核实"}),
     ("GET", "/api/v1/audit"): ("read", None),
     ("GET", "/api/v1/reference/datasets"): ("auth", None),
     ("GET", "/api/v1/reference/{dataset}"): ("auth", None),
@@ -135,13 +155,62 @@ def _targets(db, world) -> Targets:
         assert link in clients
         product = catalog.create_product(s, principal=system, data=ProductCreate(
             sku="A-SECRET-SKU-1", name_zh="甲企业的围巾", declared_name="围巾", hs_code="6214100090",
-            customs_unit="011"))
+            customs_unit="011", unit1="011", unit1_factor=1, gross_weight_kg="0.1", net_weight_kg="0.08"))
+    customs = _customs_targets(db, world, system)
     ids = {"membership_id": viewer_membership.id, "api_key_id": key.id, "enterprise_id": a.enterprise.id,
            "warehouse_id": a.warehouse.id, "client_id": link.id, "evidence_id": evidence.id,
-           "filing_id": filing.id, "dataset": "countries", "product_id": product.id}
+           "filing_id": filing.id, "dataset": "countries", "product_id": product.id, **customs}
     secrets = [str(a.warehouse.id), a.warehouse.code, str(evidence.id), str(filing.id), str(viewer_membership.id),
-               a.enterprise.uscc, str(key.id), str(link.id), str(product.id), product.sku]
+               a.enterprise.uscc, str(key.id), str(link.id), str(product.id), product.sku,
+               *(str(customs[k]) for k in ("declaration_id", "message_id", "summary_id", "item_id")),
+               customs["cop_no"]]
     return Targets(ids, world.b.enterprise.uscc, secrets)
+
+
+def _declaration_body(w) -> dict:
+    return {"mode": "9810", "warehouse_id": str(w.ids["warehouse_id"]), "logistics_code": "3205980001",
+            "logistics_name": "苏州国际货运代理有限公司", "logistics_no": f"L{uuid.uuid4().hex[:12]}",
+            "customs_code": "2305", "port_code": "2201", "ie_date": "2026-11-02", "country": "US", "pod": "USLA",
+            "traf_mode": "2", "currency": "USD", "wrap_type": "2", "pack_no": 1,
+            "lines": [{"sku": "A-SECRET-SKU-1", "qty": "10", "price": "5"}]}
+
+
+def _customs_targets(db, world, system) -> dict:
+    """A draft (the target of changes), a closed and summarised declaration (messages, summary), a closed
+    one waiting for its summary (so creating a summary succeeds once) and a quarantined upload."""
+    from tradeloop.customs import gateway, inbound, service
+    from tradeloop.customs.gateway import ExchangeFolders
+    from tradeloop.customs.simulator import CustomsSimulator
+
+    folders = ExchangeFolders(_files_root().parent / "matrix-exchange").ensure()
+    config = service.ExchangeConfig()
+    targets = Targets({"warehouse_id": world.a.warehouse.id}, "", [])
+
+    def closed():
+        with db.transaction() as s:
+            decl = service.create_declaration(s, principal=system, data=_declaration_body(targets))
+            service.submit_declaration(s, principal=system, declaration_id=decl.id, config=config)
+        gateway.dispatch(db, folders)
+        CustomsSimulator(folders).run_once()
+        gateway.poll(db, folders)
+        return decl
+
+    first = closed()
+    with db.transaction(write=False) as s:
+        from tradeloop.customs.repository import DeclarationRepository
+
+        repo = DeclarationRepository(s, system)
+        first = repo.get(first.id)
+        month = first.closed_at.astimezone(service.build.BEIJING).strftime("%Y-%m")
+        message = repo.messages(first.id)[0]
+    with db.transaction() as s:
+        [summary] = service.create_summaries(s, principal=system, month=month, config=config)
+    closed()
+    with db.transaction() as s:
+        draft = service.create_declaration(s, principal=system, data=_declaration_body(targets))
+        item = inbound.upload_receipt(s, principal=system, filename="a-junk.xml", data=b"<not-xml", max_bytes=1000)
+    return {"declaration_id": draft.id, "cop_no": draft.cop_no, "message_id": message.id, "summary_id": summary.id,
+            "month": month, "item_id": item.quarantine_id}
 
 
 _FILES = {}
@@ -180,6 +249,9 @@ def _call(client, method, path, ids, body_spec, world):
     url = path.format(**{k: v for k, v in ids.items()})
     if body_spec == "products-file":
         return client.request(method, url, files={"file": ("products.csv", _products_csv(), "text/csv")})
+    if body_spec == "receipt-file":
+        return client.request(method, url, files={"file": ("r.xml", b"<junk " + uuid.uuid4().bytes.hex().encode(),
+                                                           "text/xml")})
     if body_spec == "multipart":
         return client.request(method, url, files={"file": ("x.pdf", PDF + uuid.uuid4().bytes, "application/pdf")},
                               data={"kind": "lease"})

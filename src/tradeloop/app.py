@@ -33,7 +33,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        worker = _exchange_worker(settings, db)
         yield
+        if worker is not None:
+            worker.stop()
         if database is None:
             db.dispose()
 
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from tradeloop.audit import pages as audit_pages
     from tradeloop.catalog import api as catalog_api
     from tradeloop.catalog import pages as catalog_pages
+    from tradeloop.customs import api as customs_api
     from tradeloop.enterprises import api as enterprises_api
     from tradeloop.enterprises import pages as enterprises_pages
     from tradeloop.identity import api as identity_api
@@ -112,7 +116,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from tradeloop.warehouse import api as warehouse_api
     from tradeloop.warehouse import pages as warehouse_pages
 
-    for module in (identity_api, enterprises_api, catalog_api, warehouse_api, audit_api, reference_api,
+    for module in (identity_api, enterprises_api, catalog_api, customs_api, warehouse_api, audit_api, reference_api,
                    insights_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (shell_pages, identity_pages, enterprises_pages, catalog_pages, warehouse_pages, audit_pages,
@@ -122,3 +126,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     static_dir = resources.files("tradeloop") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
     return app
+
+
+def _exchange_worker(settings: Settings, db: Database):
+    """The customs exchange round (outbox → [simulator] → inbox) in the background, when configured."""
+    if settings.exchange_interval_seconds <= 0:
+        return None
+    from tradeloop.customs.gateway import ExchangeFolders, ExchangeWorker
+    from tradeloop.customs.simulator import CustomsSimulator
+
+    folders = ExchangeFolders.from_settings(settings).ensure()
+    simulator = CustomsSimulator(folders) if settings.customs_simulator else None
+    worker = ExchangeWorker(db, folders, interval=settings.exchange_interval_seconds, simulator=simulator)
+    worker.start()
+    return worker

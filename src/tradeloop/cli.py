@@ -12,6 +12,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from tradeloop.config import Settings, load_settings
+from tradeloop.customs.cli import customs_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="tradeloop — 跨境电商海外仓综合服务平台")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -24,6 +25,7 @@ app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(reference_app, name="reference")
+app.add_typer(customs_app, name="customs")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: per-user data dir)")]
 
@@ -262,6 +264,74 @@ def reference_load(
         typer.echo(f"{r.name}\t{r.version}\t{r.rows} rows\t{'loaded' if r.changed else 'unchanged'}")
 
 
+@customs_app.command("exchange")
+def customs_exchange(
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
+    simulate: Annotated[bool, typer.Option("--simulate", help="Let the customs simulator answer (tests, demos)")]
+    = False,
+    interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 5.0,
+    data_dir: DataDir = None,
+):
+    """The exchange with customs' data-exchange client: queued messages to the outbox, inbox files read.
+
+    Folders: DATA_DIR/exchange/{outbox,inbox,processed,failed} (or TRADELOOP_EXCHANGE_DIR)."""
+    import time
+
+    from tradeloop.customs.gateway import ExchangeFolders, dispatch, poll
+    from tradeloop.customs.simulator import CustomsSimulator
+    from tradeloop.migrate import NotMigrated, assert_migrated
+
+    settings = _settings(data_dir)
+    db = _database(settings)
+    try:
+        assert_migrated(db.engine)
+    except NotMigrated as exc:
+        _fail(str(exc))
+    folders = ExchangeFolders.from_settings(settings).ensure()
+    simulator = CustomsSimulator(folders) if simulate else None
+    try:
+        while True:
+            written = dispatch(db, folders)
+            answered = simulator.run_once() if simulator else 0
+            results = poll(db, folders)
+            outcomes = {k: sum(1 for r in results if r.result.outcome == k)
+                        for k in ("applied", "duplicate", "quarantined")}
+            typer.echo(f"exchange: {written} to outbox, {answered} simulated receipts, {len(results)} inbox files "
+                       f"({outcomes['applied']} applied, {outcomes['duplicate']} duplicate, "
+                       f"{outcomes['quarantined']} quarantined)")
+            if once:
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:  # pragma: no cover
+        return
+    finally:
+        db.dispose()
+
+
+@customs_app.command("summarize")
+def customs_summarize(
+    enterprise: Annotated[str, typer.Option(help="USCC of the consignor enterprise")],
+    month: Annotated[str, typer.Option(help="YYYY-MM: the month the lists closed in (Beijing time)")],
+    data_dir: DataDir = None,
+):
+    """Queue the month's summary applications (CEB701), one per merge group; due by the 15th of the next month."""
+    from dataclasses import replace
+
+    from tradeloop.customs import service
+    from tradeloop.customs.gateway import exchange_config
+
+    settings = _settings(data_dir)
+
+    def make(session, principal):
+        ent = _enterprise_by_uscc(session, principal, enterprise)
+        return service.create_summaries(session, principal=replace(principal, enterprise_id=ent.id), month=month,
+                                        config=exchange_config(settings))
+
+    for summary in _run(settings, make):
+        typer.echo(f"summary {summary.cop_no}\tdue {summary.due_date.isoformat()}\tcustoms {summary.customs_code}"
+                   f"\tcountry {summary.country}")
+
+
 @app.command()
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo database and exit")] = False,
@@ -274,6 +344,9 @@ def demo(
 
     settings = _settings(data_dir or load_settings().data_dir / "demo")
     settings.database_url = None  # the demo always runs on the embedded SQLite file of its data dir
+    # Customs answers through the simulator (never real customs), messages signed with a throw-away key.
+    settings.customs_simulator, settings.customs_signer = True, "test"
+    settings.exchange_interval_seconds = settings.exchange_interval_seconds or 2
     try:
         logins = build_demo(settings, echo=typer.echo)
     except DemoError as exc:

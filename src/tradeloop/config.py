@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 15 * 60
     #: Evidence uploads: largest accepted file.
     max_upload_bytes: int = 10 * 1024 * 1024
+    #: Customs data exchange: the folder the enterprise's exchange client watches (default
+    #: DATA_DIR/exchange), the DXP user id and transmitting enterprise of BaseTransfer, the signer
+    #: ("none", or "test" — a throw-away RSA-SHA1 key for demos and tests; never for real customs).
+    exchange_dir: Path | None = None
+    customs_dxp_id: str = "DXPENT0000000000"
+    customs_transfer_code: str | None = None
+    customs_transfer_name: str | None = None
+    customs_signer: str = "none"
+    #: Seconds between exchange rounds in `tradeloop serve` (0 = no background exchange), and whether the
+    #: customs simulator answers the outbox (demo only).
+    exchange_interval_seconds: float = 0
+    customs_simulator: bool = False
     default_locale: str = "zh_CN"
     default_timezone: str = "Asia/Shanghai"
 

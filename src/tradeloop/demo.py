@@ -111,7 +111,8 @@ def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
                 catalog.create_product(s, principal=silk_p, data=ProductCreate(
                     sku=sku, name_zh=name_zh, name_en=name_en, declared_name=declared,
                     declared_elements="品名|织造方法:机织|成分含量:100%桑蚕丝|品牌:云锦", hs_code=hs,
-                    customs_unit=unit, gross_weight_kg=Decimal(gross), net_weight_kg=Decimal(net),
+                    customs_unit=unit, unit1=unit, unit1_factor=Decimal(1), unit2="035", unit2_factor=Decimal(net),
+                    gross_weight_kg=Decimal(gross), net_weight_kg=Decimal(net),
                     origin_country="142", brand="云锦", gtin=body + check_digit(body), cost=Decimal(cost),
                     cost_currency="CNY"))
 
@@ -189,7 +190,58 @@ def build_demo(settings: Settings, *, echo=print) -> list[DemoLogin]:
                 country="US", address="100 Port Jersey Blvd, Jersey City, NJ 07305, USA", unlocode=None,
                 area_m2=Decimal("3000"), tenure=Tenure.LEASED, lease_start=date(2024, 1, 1),
                 lease_end=date(2026, 12, 31)))
+        declared = _demo_customs(db, settings, replace(system, enterprise_id=silk.id, label="demo:silk-ops"),
+                                 la.id, de.id)
     finally:
         db.dispose()
-    echo(f"demo built: 6 enterprises, 3 products, 3 warehouses, {len(logins)} logins")
+    echo(f"demo built: 6 enterprises, 3 products, 3 warehouses, {declared} export declarations, "
+         f"{len(logins)} logins")
     return logins
+
+
+def _demo_customs(db, settings: Settings, silk, us_warehouse, de_warehouse) -> int:
+    """Export declarations of the silk maker, answered by the customs simulator through the exchange
+    folders: closed and summarised (with an export declaration number), under inspection, rejected and
+    waiting for a correction, and a draft."""
+    from tradeloop.customs import gateway, service
+    from tradeloop.customs.gateway import ExchangeFolders, exchange_config
+    from tradeloop.customs.simulator import CustomsSimulator
+
+    folders = ExchangeFolders.from_settings(settings).ensure()
+    simulator = CustomsSimulator(folders)
+    config = exchange_config(settings)
+    common = {"mode": "9810", "logistics_code": "3205980777", "logistics_name": "苏州吴江远航国际货运代理有限公司",
+              "customs_code": "2305", "port_code": "2248", "traf_mode": "2", "currency": "USD", "wrap_type": "2"}
+    plans = [
+        (us_warehouse, "US", "USLA", "COSU6312001", "SZ2611001", "", [("SC-MUL-90", 1200, "9.80"),
+                                                                     ("BL-CREPE-M", 300, "31.50")]),
+        (us_warehouse, "US", "USLA", "COSU6312002", "SZ2611002", "", [("PC-22MM", 800, "12.40")]),
+        (de_warehouse, "DE", "DEHA", "MSCU7781003", "SZ2611003", "SIM:INSPECT", [("SC-MUL-90", 600, "10.20")]),
+        (de_warehouse, "DE", "DEHA", "MSCU7781004", "SZ2611004", "SIM:REJECT", [("BL-CREPE-M", 200, "33.00")]),
+    ]
+    ids = []
+    with db.transaction() as s:
+        for warehouse, country, pod, bill, waybill, note, lines in plans:
+            decl = service.create_declaration(s, principal=silk, data={
+                **common, "warehouse_id": warehouse, "country": country, "pod": pod, "bill_no": bill,
+                "logistics_no": waybill, "ie_date": date.today().isoformat(), "pack_no": 20 + len(ids),
+                "traf_name": "COSCO SHIPPING ARIES" if country == "US" else "MSC GULSUN", "voyage_no": "045E",
+                "note": f"demo {note}".strip(),
+                "lines": [{"sku": sku, "qty": str(qty), "price": price} for sku, qty, price in lines]})
+            ids.append(decl.id)
+        for declaration_id in ids:
+            service.submit_declaration(s, principal=silk, declaration_id=declaration_id, config=config)
+        service.create_declaration(s, principal=silk, data={
+            **common, "warehouse_id": us_warehouse, "country": "US", "pod": "USLA", "logistics_no": "SZ2611005",
+            "ie_date": date.today().isoformat(), "pack_no": 8, "note": "demo draft",
+            "lines": [{"sku": "PC-22MM", "qty": "150", "price": "12.40"}]})
+    gateway.dispatch(db, folders)
+    simulator.run_once()
+    gateway.poll(db, folders)
+    month = date.today().strftime("%Y-%m")
+    with db.transaction() as s:
+        service.create_summaries(s, principal=silk, month=month, config=config)
+    gateway.dispatch(db, folders)
+    simulator.run_once()
+    gateway.poll(db, folders)
+    return len(ids) + 1

@@ -15,14 +15,14 @@ from tradeloop.audit import service as audit
 from tradeloop.catalog import gtin as gtin_rules
 from tradeloop.catalog.formats import products as layout
 from tradeloop.catalog.models import Product
-from tradeloop.catalog.repository import HsRepository, ProductRepository
+from tradeloop.catalog.repository import ProductRepository
 from tradeloop.catalog.schemas import ProductCreate, ProductUpdate
 from tradeloop.kit.errors import Conflict, FieldError, ValidationFailed
 from tradeloop.kit.ids import uuid7
 from tradeloop.kit.money import AmountError, from_minor, to_minor
 from tradeloop.kit.tenancy import Action, Principal
 from tradeloop.kit.validation import Errors, clean
-from tradeloop.reference.repository import ReferenceRepository
+from tradeloop.reference.lookup import ReferenceLookup
 
 SKU_RE = r"[A-Za-z0-9][A-Za-z0-9._/#+-]{0,63}"
 #: Stored fields of a product, in the file layout's order (cost is stored as cost_minor).
@@ -31,39 +31,6 @@ STORED = ["sku", "name_zh", "name_en", "declared_name", "declared_elements", "hs
           "gtin", "cost_minor", "cost_currency", "active"]
 TRUE = {"1", "true", "yes", "y", "是", "启用"}
 FALSE = {"0", "false", "no", "n", "否", "停用"}
-
-
-class _Refs:
-    """Look-ups of reference rows, cached for the length of one action (an import checks many rows)."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.refs = ReferenceRepository(session)
-        self._cache: dict[tuple, object] = {}
-
-    def _get(self, key, fn):
-        if key not in self._cache:
-            self._cache[key] = fn()
-        return self._cache[key]
-
-    def unit(self, code: str) -> bool:
-        return self._get(("unit", code), lambda: self.refs.unit_exists(code))
-
-    def country(self, code: str) -> str | None:
-        """A 3-digit customs code, or an ISO alpha-2 code converted to it; None when unknown."""
-        def find():
-            if re.fullmatch(r"\d{3}", code):
-                return code if self.refs.customs_country(code) is not None else None
-            if re.fullmatch(r"[A-Z]{2}", code):
-                return self.refs.customs_code_of_alpha2(code)
-            return None
-        return self._get(("country", code), find)
-
-    def minor_units(self, iso: str) -> int | None:
-        return self._get(("currency", iso), lambda: self.refs.minor_units(iso))
-
-    def hs(self, code: str) -> bool:
-        return self._get(("hs", code), lambda: HsRepository(self.session).exists(code))
 
 
 def _decimal(errors: Errors, name: str, value, places: int, label_zh: str) -> Decimal | None:
@@ -93,7 +60,7 @@ def _code(value) -> str | None:
     return clean(str(value)) if value is not None else None
 
 
-def check(errors: Errors, refs: _Refs, given: dict, current: Product | None) -> dict:
+def check(errors: Errors, refs: ReferenceLookup, given: dict, current: Product | None) -> dict:
     """Validate ``given`` (raw values: str, Decimal, bool) over ``current``; the stored values.
 
     Every problem is added to ``errors``; the caller raises. Used by the API, the form and the import."""
@@ -246,7 +213,7 @@ def create_product(session: Session, *, principal: Principal, data: ProductCreat
     enterprise_id = principal.tenant(Action.WRITE)
     repo = ProductRepository(session, principal)
     errors = Errors()
-    values = check(errors, _Refs(session), _given(data), None)
+    values = check(errors, ReferenceLookup(session), _given(data), None)
     if values["sku"] and repo.sku_taken(values["sku"]):
         errors.add("sku", "is already used by another of your products", "SKU已被本企业其他商品使用")
     errors.raise_if_any()
@@ -264,7 +231,7 @@ def update_product(session: Session, *, principal: Principal, product_id: uuid.U
     repo = ProductRepository(session, principal)
     product = repo.get(product_id, for_update=True)
     errors = Errors()
-    values = check(errors, _Refs(session), _given(data), product)
+    values = check(errors, ReferenceLookup(session), _given(data), product)
     if values["sku"] and values["sku"] != product.sku and repo.sku_taken(values["sku"], except_id=product.id):
         errors.add("sku", "is already used by another of your products", "SKU已被本企业其他商品使用")
     errors.raise_if_any()
@@ -297,7 +264,7 @@ def deactivate_product(session: Session, *, principal: Principal, product_id: uu
 def cost_reader(session: Session):
     """A function giving a product's cost as a Decimal; the currencies' minor units are looked up once
     per reader, so a list or an export of many products does not query the currency table per row."""
-    refs = _Refs(session)
+    refs = ReferenceLookup(session)
 
     def cost(product: Product) -> Decimal | None:
         if product.cost_minor is None or not product.cost_currency:
@@ -366,7 +333,7 @@ def import_products(session: Session, *, principal: Principal, filename: str, da
     repo = ProductRepository(session, principal)
     skus = [r["sku"].strip() for _n, r in table.rows if r.get("sku", "").strip()]
     existing = repo.by_sku(list(dict.fromkeys(skus)), for_update=True)
-    refs = _Refs(session)
+    refs = ReferenceLookup(session)
     seen: dict[str, int] = {}
     checked: list[tuple[dict, Product | None]] = []
     for number, raw in table.rows:

@@ -51,6 +51,13 @@ class ReferenceRepository:
         return self.session.scalar(select(Currency.minor_units).where(
             Currency.iso_4217 == iso, Currency.minor_units.is_not(None)).order_by(Currency.status).limit(1))
 
+    def customs_currency_of_iso(self, iso: str) -> str | None:
+        return self.session.scalar(select(Currency.customs_code).where(Currency.iso_4217 == iso.upper())
+                                   .order_by(Currency.status, Currency.customs_code).limit(1))
+
+    def transport_mode_exists(self, code: str) -> bool:
+        return self.session.get(TransportMode, code) is not None
+
     def unlocode(self, code: str) -> UnLocode | None:
         return self.session.get(UnLocode, code.upper())
 
