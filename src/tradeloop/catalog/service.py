@@ -17,9 +17,10 @@ from tradeloop.catalog.formats import products as layout
 from tradeloop.catalog.models import Product
 from tradeloop.catalog.repository import ProductRepository
 from tradeloop.catalog.schemas import ProductCreate, ProductUpdate
-from tradeloop.kit.errors import Conflict, FieldError, ValidationFailed
+from tradeloop.kit.errors import Conflict
 from tradeloop.kit.ids import uuid7
 from tradeloop.kit.money import AmountError, from_minor, to_minor
+from tradeloop.kit.tables import ImportRejected, RowError
 from tradeloop.kit.tenancy import Action, Principal
 from tradeloop.kit.validation import Errors, clean
 from tradeloop.reference.lookup import ReferenceLookup
@@ -283,38 +284,12 @@ def cost_decimal(session: Session, product: Product) -> Decimal | None:
 
 
 @dataclass
-class RowError:
-    row: int
-    column: str
-    value: str
-    message_en: str
-    message_zh: str
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "value": self.value, "message": self.message_en,
-                "message_zh": self.message_zh}
-
-
-@dataclass
 class ImportResult:
     rows: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     encoding: str | None = None
-
-
-class ImportRejected(ValidationFailed):
-    """The file had errors; nothing was applied. ``row_errors`` is the report."""
-
-    def __init__(self, row_errors: list[RowError], encoding: str | None = None):
-        super().__init__(f"The file has {len(row_errors)} error(s); nothing was imported.",
-                         errors=[FieldError(f"row {e.row}: {e.column}", e.message_en, e.message_zh)
-                                 for e in row_errors[:50]],
-                         message_zh=f"文件有{len(row_errors)}处错误，未导入任何数据",
-                         row_errors=[e.as_dict() for e in row_errors])
-        self.row_errors = row_errors
-        self.encoding = encoding
 
 
 def import_products(session: Session, *, principal: Principal, filename: str, data: bytes) -> ImportResult:

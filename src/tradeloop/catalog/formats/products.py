@@ -25,11 +25,10 @@ or .xlsx (first sheet). Exports write the same columns, so an export imports bac
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
+
+from tradeloop.kit.tables import FileRejected, Table, header_keys, to_csv
+from tradeloop.kit.tables import read_table as read_columns
 
 COLUMNS: list[tuple[str, str, str]] = [
     ("sku", "SKU", "SKU"),
@@ -53,110 +52,11 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("active", "Active", "启用"),
 ]
 KEYS = [c[0] for c in COLUMNS]
-_BY_HEADER = {h.strip().lower(): key for key, en, zh in COLUMNS for h in (key, en, zh)}
-#: Full-width brackets are common in Chinese spreadsheets.
-_WIDTH = str.maketrans("（）", "()")
-
-
-class FileRejected(ValueError):
-    def __init__(self, en: str, zh: str):
-        super().__init__(en)
-        self.en, self.zh = en, zh
-
-
-@dataclass
-class Table:
-    encoding: str | None  # None for .xlsx
-    columns: dict[str, str]  # key -> header as written in the file
-    unknown: list[tuple[int, str]]  # (column number, header) not in the layout
-    rows: list[tuple[int, dict[str, str]]]  # (row number in the file, key -> cell text)
-
-
-def header_key(header: str) -> str | None:
-    return _BY_HEADER.get(header.translate(_WIDTH).strip().lower())
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """UTF-8 with BOM, UTF-8, else GB18030 (which decodes any GBK/GB2312 file too)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError:
-        raise FileRejected("the file is neither UTF-8 nor GB18030 text",
-                           "文件既不是UTF-8也不是GB18030编码的文本") from None
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        # Excel keeps numbers as doubles: 4006381333931.0 is a GTIN typed as a number, 0.1 is 0.1.
-        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _table(records, encoding) -> Table:
-    it = iter(records)
-    try:
-        header = next(it)
-    except StopIteration:
-        raise FileRejected("the file is empty", "文件为空") from None
-    columns: dict[str, str] = {}
-    positions: dict[int, str] = {}
-    unknown: list[tuple[int, str]] = []
-    for i, raw in enumerate(header):
-        text = _cell(raw)
-        if not text:
-            continue
-        key = header_key(text)
-        if key is None or key in columns:
-            unknown.append((i + 1, text))
-            continue
-        columns[key] = text
-        positions[i] = key
-    rows = []
-    for number, record in enumerate(it, start=2):
-        values = [_cell(v) for v in record]
-        if not any(values):
-            continue  # blank lines carry nothing
-        rows.append((number, {key: (values[i] if i < len(values) else "") for i, key in positions.items()}))
-    if not columns:
-        raise FileRejected("no known column headers in the first row", "首行没有可识别的列标题")
-    return Table(encoding, columns, unknown, rows)
+header_key = header_keys(COLUMNS)
 
 
 def read_table(filename: str, data: bytes) -> Table:
-    if not data:
-        raise FileRejected("the file is empty", "文件为空")
-    if data[:4] == b"PK\x03\x04":
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:  # noqa: BLE001 - any unreadable workbook is the same refusal
-            raise FileRejected("the .xlsx file cannot be read", "无法读取该 .xlsx 文件") from None
-        try:
-            return _table(wb.worksheets[0].iter_rows(values_only=True), None)
-        finally:
-            wb.close()
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise FileRejected("old .xls files are not read: save as .xlsx or CSV",
-                           "不支持旧版 .xls 文件，请另存为 .xlsx 或 CSV")
-    text, encoding = decode(data)
-    sample = text[:4096]
-    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    return _table(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), encoding)
+    return read_columns(filename, data, header_key)
 
 
 def headers(zh: bool) -> list[str]:
@@ -180,9 +80,4 @@ def export_row(product, cost: Decimal | None) -> list[str]:
     return [text(values[k]) for k in KEYS]
 
 
-def to_csv(header: list[str], rows) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+__all__ = ["FileRejected", "to_csv"]
