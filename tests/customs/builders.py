@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import date
 
@@ -79,3 +80,26 @@ def exchange_round(db, folders: ExchangeFolders, simulator: CustomsSimulator | N
     if simulator is not None:
         simulator.run_once()
     return gateway.poll(db, folders)
+
+
+def receipt(message_type: str, entity: str, fields: dict, code: str, info: str, time: str | None = None) -> bytes:
+    """A receipt as customs would send it (schema-valid), for the cases the simulator does not play."""
+    from datetime import datetime
+
+    from tradeloop.customs.ceb import writer
+    from tradeloop.customs.messages import BEIJING, return_time
+
+    when = time or return_time(datetime.now(BEIJING))
+    return writer.build(message_type, [{entity: {"guid": str(uuid.uuid4()).upper(), **fields, "returnStatus": code,
+                                                 "returnTime": when, "returnInfo": info}}], transfer=None)
+
+
+def reject_summary(db, summary, info="汇总申请退单：报关单位未备案") -> None:
+    """Customs rejects a summary application (CEB702 with 100)."""
+    from tradeloop.customs import inbound
+
+    data = receipt("CEB702", "SummaryReturn", {"agentCode": summary.agent_code, "ebcCode": summary.ebc_code,
+                                               "copNo": summary.cop_no, "preNo": "B20261127000000001",
+                                               "msgSeqNo": 1}, "100", info)
+    with db.transaction() as s:
+        assert inbound.ingest(s, filename="reject-702.xml", data=data).outcome == "applied"

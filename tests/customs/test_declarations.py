@@ -87,7 +87,8 @@ def test_retail_9610_needs_payment_and_sends_four_messages(db, world, exporter):
     body = body_9810(world, mode="9610", warehouse_id=None, ebp_code="3205966666", ebp_name="丝路跨境商城",
                      statistics_flag="B")
     assert "pay_name" in refused(db, exporter, body)
-    decl = create(db, exporter, {**body, "pay_name": "连连支付", "pay_code": "3301960000", "pay_no": "LL001"})
+    decl = create(db, exporter, {**body, "pay_name": "连连支付", "pay_code": "3301960000", "pay_no": "LL001",
+                                 "paid_at": "2026-11-01T10:00:00+08:00"})
     assert decl.order_type == "E"
     submit(db, exporter, decl.id)
     with db.transaction(write=False) as s:
@@ -132,3 +133,24 @@ def test_tenant_b_cannot_use_a_warehouse_it_does_not_use(db, world):
     add_products(db, world.b)
     errors = refused(db, world.b, body_9810(world))  # the operator's warehouse is tenant a's, not b's
     assert "warehouse_id" in errors
+
+
+def test_a_new_currency_does_not_reinterpret_stored_amounts(db, world, exporter):
+    decl = create(db, exporter, body_9810(world, freight="10.50"))
+    with db.transaction() as s, pytest.raises(ValidationFailed) as info:
+        service.update_declaration(s, principal=principal_of(exporter), declaration_id=decl.id,
+                                   data={"currency": "JPY"})
+    assert "freight" in {e.field for e in info.value.errors}
+    with db.transaction() as s:
+        service.update_declaration(s, principal=principal_of(exporter), declaration_id=decl.id,
+                                   data={"currency": "EUR"})
+    assert load(db, exporter, decl.id)[0].freight_minor == 1050
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"note": "ok\u0001bad"}, "note"),
+    ({"lines": [{"sku": "SILK-SCARF-01", "qty": "9999999999999", "price": "99999999"}]}, "lines[0].price"),
+    ({"freight": "1E+30"}, "freight"),
+])
+def test_values_no_message_could_carry_are_refused_up_front(db, world, exporter, change, field):
+    assert field in refused(db, exporter, body_9810(world, **change))

@@ -22,6 +22,8 @@ from tests.customs.builders import (
     exchange_round,
     load,
     principal_of,
+    receipt,
+    reject_summary,
     signed_config,
     submit,
 )
@@ -258,3 +260,88 @@ def test_summary_groups_by_the_merge_rule_and_a_792_may_overtake_its_702(db, wor
         assert decl.status == DeclarationStatus.DECLARED and all(li.entry_id == decl.entry_id for li in lines)
         entry_ids.add(decl.entry_id)
     assert len(entry_ids) == 2  # one export declaration per summary
+
+
+def _order_keys(decl) -> dict:
+    return {"ebpCode": decl.ebp_code, "ebcCode": decl.ebc_code, "orderNo": decl.order_no}
+
+
+def test_a_late_processing_error_does_not_reopen_a_departed_list(db, world, exporter, folders, sim):
+    decl = create(db, exporter, body_9810(world))
+    submit(db, exporter, decl.id)
+    exchange_round(db, folders, sim)
+    decl = load(db, exporter, decl.id)[0]
+    assert decl.status == DeclarationStatus.CLOSED
+    late = receipt("CEB304", "OrderReturn", _order_keys(decl), "-301010", "已存在相同编号的订单")
+    with db.transaction() as s:
+        assert inbound.ingest(s, filename="dup-304.xml", data=late).outcome == "applied"
+    decl, _l, docs = load(db, exporter, decl.id)
+    assert decl.status == DeclarationStatus.CLOSED and docs["order"].status_code == "120"
+
+
+def test_receipts_of_a_superseded_submission_no_longer_count(db, world, exporter, folders, sim):
+    decl = create(db, exporter, body_9810(world, note="SIM:REJECT"))
+    submit(db, exporter, decl.id)
+    exchange_round(db, folders, sim)
+    rejected_at = load(db, exporter, decl.id)[2]["list"].status_time
+    submit(db, exporter, decl.id)  # corrected (appType=2), nothing answered yet
+    old = receipt("CEB604", "InventoryReturn", {
+        "agentCode": decl.agent_code, "copNo": decl.cop_no, "preNo": "B20261127000000009", "invtNo": "",
+        "ebcCode": decl.ebc_code, "ebpCode": decl.ebp_code, "orderNo": decl.order_no, "statisticsFlag": "B"},
+        "100", "旧的退单回执", time=rejected_at[:-3] + "000")
+    with db.transaction() as s:
+        inbound.ingest(s, filename="late-604.xml", data=old)
+    assert load(db, exporter, decl.id)[0].status == DeclarationStatus.SUBMITTED
+    exchange_round(db, folders, sim)
+    assert load(db, exporter, decl.id)[0].status == DeclarationStatus.CLOSED
+
+
+def test_a_waybill_number_in_use_with_the_same_carrier_is_refused(db, world, exporter):
+    first = create(db, exporter, body_9810(world, logistics_no="SAME-WAYBILL-1"))
+    submit(db, exporter, first.id)
+    add_products(db, world.b)
+    body = body_9810(world, logistics_no="SAME-WAYBILL-1", mode="9710", warehouse_id=None, ebp_code="3205966666",
+                     ebp_name="丝路跨境B2B平台")
+    other = create(db, world.b, body)
+    with pytest.raises(service.ValidationFailed) as info:
+        submit(db, world.b, other.id)
+    assert info.value.errors[0].field == "logistics_no"
+
+
+def test_a_rejected_summary_gives_its_lists_back(db, world, exporter, folders, sim):
+    decl = create(db, exporter, body_9810(world))
+    submit(db, exporter, decl.id)
+    exchange_round(db, folders, sim)
+    month = _closed_month(load(db, exporter, decl.id)[0])
+    with db.transaction() as s:
+        [summary] = service.create_summaries(s, principal=principal_of(exporter), month=month, config=CONFIG)
+    reject_summary(db, summary)
+    with db.transaction() as s:
+        withdrawn = service.withdraw_summary(s, principal=principal_of(exporter), summary_id=summary.id)
+        assert withdrawn.status == SummaryStatus.WITHDRAWN
+    assert load(db, exporter, decl.id)[0].summary_id is None
+    with db.transaction() as s:
+        assert len(service.create_summaries(s, principal=principal_of(exporter), month=month, config=CONFIG)) == 1
+
+
+def test_an_over_long_identifier_is_quarantined_and_an_early_receipt_can_be_reprocessed(db, world, exporter,
+                                                                                          folders):
+    decl = create(db, exporter, body_9810(world))
+    keys = {"ebpCode": decl.ebp_code, "ebcCode": decl.ebc_code, "orderNo": decl.order_no}
+    early = receipt("CEB304", "OrderReturn", keys, "120", "海关入库")
+    with db.transaction() as s:  # the declaration has not been submitted: no document carries the key yet
+        held = inbound.ingest(s, filename="early-304.xml", data=early)
+    assert held.outcome == "quarantined"
+    submit(db, exporter, decl.id)
+    with db.transaction() as s:
+        again = inbound.reprocess_quarantined(s, principal=principal_of(exporter), item_id=held.quarantine_id)
+    assert again.outcome == "applied"
+    assert load(db, exporter, decl.id)[2]["order"].status_code == "120"
+    long_invt = receipt("CEB604", "InventoryReturn", {
+        "agentCode": decl.agent_code, "copNo": decl.cop_no, "preNo": "B20261127000000009", "invtNo": "X" * 20,
+        "ebcCode": decl.ebc_code, "ebpCode": decl.ebp_code, "orderNo": decl.order_no, "statisticsFlag": "B"},
+        "399", "审结")
+    bad = long_invt.replace(b"X" * 20, b"X" * 27)  # longer than C..20: not something customs sends
+    (folders.inbox / "long.xml").write_bytes(bad)
+    [result] = gateway.poll(db, folders)
+    assert result.result.outcome == "quarantined" and "invtNo" in result.result.reason

@@ -153,18 +153,29 @@ def get_summary(summary_id: uuid.UUID, principal: CurrentPrincipal, db: DB):
     return _summary_read(summary, repo.summary_counts([summary.id]))
 
 
+@router.post("/summaries/{summary_id}/withdraw", response_model=SummaryRead)
+def withdraw_summary(summary_id: uuid.UUID, principal: CurrentPrincipal, db: DB):
+    """A summary application customs rejected gives its lists back, to be summarised again."""
+    summary = service.withdraw_summary(db, principal=principal, summary_id=summary_id)
+    return _summary_read(summary, DeclarationRepository(db, principal).summary_counts([summary.id]))
+
+
 @router.post("/inbox", response_model=dict)
 def upload_receipt(principal: CurrentPrincipal, db: DB, request: Request,
                    file: Annotated[UploadFile, File(description="a CEB receipt or summary result (XML)")]):
     """A receipt obtained outside the exchange folder (e.g. downloaded from the single window): read and
-    applied to the caller's own declarations only; unreadable or unmatched files go to the quarantine."""
+    applied to the caller's own declarations only, marked as uploaded; unreadable or unmatched files go to
+    the quarantine. Enterprise admins only."""
     limit = request.app.state.settings.max_upload_bytes
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise ValidationFailed("The file is too large.", errors=[
             FieldError("file", "is larger than the upload limit", "文件超过上传大小上限")])
-    result = inbound.upload_receipt(db, principal=principal, filename=file.filename or "upload.xml", data=data,
-                                    max_bytes=limit)
+    return _ingest_read(inbound.upload_receipt(db, principal=principal, filename=file.filename or "upload.xml",
+                                               data=data, max_bytes=limit))
+
+
+def _ingest_read(result: inbound.IngestResult) -> dict:
     return {"outcome": result.outcome, "message_type": result.message_type, "records": result.records,
             "changed": result.changed, "reason": result.reason,
             "quarantine_id": str(result.quarantine_id) if result.quarantine_id else None}
@@ -184,6 +195,12 @@ def _quarantine_routes(prefix: str, all_tenants: bool, doc: str):
         item = DeclarationRepository(db, principal).quarantined(item_id, all_tenants=all_tenants)
         return Response(item.content, media_type="application/octet-stream",
                         headers={"Content-Disposition": f'attachment; filename="{item.sha256[:12]}.quarantined"'})
+
+    @router.post(f"{prefix}/quarantine/{{item_id}}/reprocess", response_model=dict)
+    def reprocess_quarantine(item_id: uuid.UUID, principal: CurrentPrincipal, db: DB):
+        """Read the file again (e.g. a receipt that came before its declaration was known)."""
+        return _ingest_read(inbound.reprocess_quarantined(db, principal=principal, item_id=item_id,
+                                                          all_tenants=all_tenants))
 
     @router.post(f"{prefix}/quarantine/{{item_id}}/resolve", response_model=QuarantineRead)
     def resolve_quarantine(item_id: uuid.UUID, body: ResolveIn, principal: CurrentPrincipal, db: DB):

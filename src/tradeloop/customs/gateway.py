@@ -116,18 +116,35 @@ def poll(db: Database, folders: ExchangeFolders, *, max_bytes: int = 20 * 1024 *
     folders.ensure()
     out = []
     for path in incoming(folders.inbox):
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(max_bytes + 1)
+        except FileNotFoundError:  # another poller took it
+            continue
         try:
             with db.transaction() as session:
                 result = inbound.ingest(session, filename=path.name, data=data, max_bytes=max_bytes)
-        except Exception:  # a database error: leave the file for the next poll
-            log.exception("could not ingest %s; it stays in the inbox", path.name)
-            continue
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the file must not jam the inbox
+            log.exception("could not apply %s", path.name)
+            result = _hold_failed(db, path.name, data, exc)
+            if result is None:
+                continue  # the database itself failed: leave the file for the next poll
         dest = folders.failed if result.outcome == "quarantined" else folders.processed
         os.replace(path, _unique(dest, path.name))
         out.append(PollResult(path.name, result))
     return out
+
+
+def _hold_failed(db: Database, filename: str, data: bytes, exc: Exception) -> inbound.IngestResult | None:
+    """Quarantine a file whose application failed (e.g. a value the database refused), in a transaction of
+    its own; None when even that fails (the database is down)."""
+    try:
+        with db.transaction() as session:
+            return inbound.quarantine_failed(session, filename=filename, data=data,
+                                             reason=f"could not be applied: {type(exc).__name__}: {exc}"[:2000])
+    except Exception:  # noqa: BLE001
+        log.exception("could not quarantine %s either; it stays in the inbox", filename)
+        return None
 
 
 class ExchangeWorker:

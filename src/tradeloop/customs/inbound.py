@@ -30,7 +30,9 @@ from tradeloop.customs.models import (
 )
 from tradeloop.customs.repository import DeclarationRepository, ExchangeRepository
 from tradeloop.customs.status import is_failure
+from tradeloop.kit.errors import Conflict
 from tradeloop.kit.ids import uuid7
+from tradeloop.kit.models import utcnow
 from tradeloop.kit.tenancy import Action, Principal, system_principal
 
 #: Receipt type → the document kind it answers and the key it carries back (domain.md §2.5 keys).
@@ -67,46 +69,82 @@ class _Match:
     apply: object  # callable(session, message) -> bool (changed)
 
 
+#: Identifiers a receipt hands out and their longest allowed length (domain.md §2.5): a longer one is not
+#: customs' and is refused, instead of failing (or being cut) in the database.
+KEY_LENGTHS = {"preNo": 18, "invtNo": 20, "sumNo": 18, "declSeqNo": 18, "entryId": 18, "copNo": 30,
+               "orderNo": 60, "logisticsNo": 32, "billNo": 37}
+
+
 def ingest(session: Session, *, filename: str, data: bytes, only_enterprise: uuid.UUID | None = None,
-           max_bytes: int = 20 * 1024 * 1024) -> IngestResult:
+           max_bytes: int = 20 * 1024 * 1024, source: str = "exchange", again: bool = False) -> IngestResult:
     """Read one inbound file and apply it. ``only_enterprise`` restricts matching to one tenant (a file a
-    user uploads may only answer that user's own declarations)."""
+    user uploads may only answer that user's own declarations). ``again`` reprocesses a quarantined file
+    (its quarantine row is updated or resolved instead of a second one being added)."""
     sha = hashlib.sha256(data).hexdigest()
     exch = ExchangeRepository(session)
     seen = exch.inbound_seen(sha)
     if seen is not None and (only_enterprise is None or seen.enterprise_id == only_enterprise):
         return IngestResult("duplicate", seen.message_type)
     held = exch.quarantined_sha(sha)
-    if held is not None:
+    if held is not None and not again:
+        if only_enterprise is not None and held.enterprise_id != only_enterprise:
+            return IngestResult("duplicate", held.message_type)  # another tenant's (or nobody's) file
         return IngestResult("duplicate", held.message_type, reason=held.reason, quarantine_id=held.id)
+    hold = _Holder(session, filename, data, sha, held, only_enterprise)
     if len(data) > max_bytes:
-        return _quarantine(session, filename, data, sha, "too_large", f"file is larger than {max_bytes} bytes",
-                           None, only_enterprise)
+        return hold("too_large", f"file is larger than {max_bytes} bytes", None, None)
     try:
         msg = reader.read(data, source=filename)
     except CebRefused as exc:
-        return _quarantine(session, filename, data, sha, exc.kind, str(exc), None, only_enterprise)
+        return hold(exc.kind, str(exc), None, None)
     records = msg.records()
     kind = msg.message_type
+    guess = _tenant_guess(exch, records, only_enterprise)
     if kind not in RECEIPT_TARGETS and kind not in INFORMATIONAL and kind != SUMMARY_RESULT:
-        return _quarantine(session, filename, data, sha, "not_applicable",
-                           f"{kind} is not a receipt or result this platform receives", kind,
-                           _tenant_guess(exch, records, only_enterprise))
+        return hold("not_applicable", f"{kind} is not a receipt or result this platform receives", kind, guess)
+    too_long = [f"{k}={v[:40]}" for r in records for k, v in r.keys.items() if len(v) > KEY_LENGTHS.get(k, 10 ** 6)]
+    if too_long:
+        return hold("invalid", f"{kind}: identifiers longer than the message standard allows: "
+                    f"{', '.join(too_long[:3])}", kind, guess)
     matches, unmatched = [], []
     for record in records:
         found = _match(session, exch, kind, record, only_enterprise)
         (matches.extend(found) if found else unmatched.append(record))
     if not matches:
         keys = "; ".join(", ".join(f"{k}={v}" for k, v in r.keys.items() if k != "guid") for r in unmatched[:3])
-        return _quarantine(session, filename, data, sha, "unmatched",
-                           f"{kind}: no declaration of this platform carries these keys ({keys})", kind,
-                           _tenant_guess(exch, records, only_enterprise))
-    changed = _record(session, filename, data, sha, msg, matches, unmatched)
+        return hold("unmatched", f"{kind}: no declaration of this platform carries these keys ({keys})", kind,
+                    guess)
+    changed = _record(session, filename, data, sha, msg, matches, unmatched, source)
+    if held is not None:
+        held.resolved_at, held.resolution = utcnow(), f"reprocessed: applied ({changed} change(s))"
     return IngestResult("applied", kind, records=len(records), changed=changed)
 
 
+@dataclass
+class _Holder:
+    """Quarantines the file: a new row, or (when reprocessing) the existing row with the new reason."""
+
+    session: Session
+    filename: str
+    data: bytes
+    sha: str
+    held: Quarantined | None
+    only_enterprise: uuid.UUID | None
+
+    def __call__(self, kind: str, reason: str, message_type: str | None, enterprise_id) -> IngestResult:
+        item = self.held
+        if item is None:
+            item = Quarantined(id=uuid7(), filename=self.filename[:255], sha256=self.sha, size_bytes=len(self.data),
+                               content=self.data)
+            self.session.add(item)
+        item.reason_kind, item.reason, item.message_type = kind, reason[:4000], message_type
+        item.enterprise_id = item.enterprise_id or enterprise_id or self.only_enterprise
+        self.session.flush()
+        return IngestResult("quarantined", message_type, reason=reason, quarantine_id=item.id)
+
+
 def _record(session: Session, filename: str, data: bytes, sha: str, msg, matches: list[_Match],
-            unmatched: list) -> int:
+            unmatched: list, source: str) -> int:
     by_owner: dict[tuple, list[_Match]] = defaultdict(list)
     for m in matches:
         by_owner[(m.enterprise_id, m.owner_id)].append(m)
@@ -119,7 +157,8 @@ def _record(session: Session, filename: str, data: bytes, sha: str, msg, matches
         session.flush()
         n = sum(1 for m in group if m.apply(session, stored))
         changed += n
-        note = f"{len(group)} record(s), {n} changed"
+        note = f"{len(group)} record(s), {n} changed" + ("; uploaded by hand, not from the exchange"
+                                                          if source == "upload" else "")
         if unmatched:
             note += f"; {len(unmatched)} record(s) matched nothing"
         if msg.deviations:
@@ -135,16 +174,6 @@ def _tenant_guess(exch: ExchangeRepository, records, only_enterprise: uuid.UUID 
     ids = {eid for r in records for key in PARTY_KEYS if r.keys.get(key)
            for eid in exch.enterprise_ids_by_code(r.keys[key])}
     return ids.pop() if len(ids) == 1 else None
-
-
-def _quarantine(session: Session, filename: str, data: bytes, sha: str, kind: str, reason: str,
-                message_type: str | None, enterprise_id: uuid.UUID | None) -> IngestResult:
-    item = Quarantined(id=uuid7(), enterprise_id=enterprise_id, filename=filename[:255], sha256=sha,
-                       size_bytes=len(data), content=data, reason_kind=kind, reason=reason[:4000],
-                       message_type=message_type)
-    session.add(item)
-    session.flush()
-    return IngestResult("quarantined", message_type, reason=reason, quarantine_id=item.id)
 
 
 def _principal(enterprise_id: uuid.UUID):
@@ -188,13 +217,13 @@ def _apply_receipt(session: Session, doc, kind: str, record, message: Message) -
                         info=(record.note or "")[:4000] or None))
     session.flush()
     if doc.kind == DocumentKind.SUMMARY:
-        summary = repo.summary(doc.owner_id)
+        summary = repo.summary(doc.owner_id, for_update=True)
         if not is_failure(code):
             summary.pre_no = summary.pre_no or record.keys.get("preNo")
             summary.sum_no = summary.sum_no or record.keys.get("sumNo")
         service.refresh_summary(session, principal=principal, summary=summary)
         return True
-    decl = repo.get(doc.owner_id)
+    decl = repo.get(doc.owner_id, for_update=True)
     if doc.kind == DocumentKind.LIST and not is_failure(code):
         decl.pre_no = decl.pre_no or record.keys.get("preNo")
         decl.invt_no = decl.invt_no or record.keys.get("invtNo")
@@ -214,7 +243,8 @@ def _match_result(exch: ExchangeRepository, record, only_enterprise) -> list[_Ma
                 if decl.summary_id:
                     found[decl.summary_id] = decl
         summaries = [exch.summary_of(d.enterprise_id, sid) for sid, d in found.items()]
-    summaries = [s for s in summaries if s is not None]
+    ebc = record.keys.get("ebcCode")
+    summaries = [s for s in summaries if s is not None and (not ebc or s.ebc_code == ebc)]
     if len(summaries) != 1:
         return []
     summary = summaries[0]
@@ -260,14 +290,42 @@ def _int(value) -> int | None:
         return None
 
 
+def quarantine_failed(session: Session, *, filename: str, data: bytes, reason: str) -> IngestResult:
+    sha = hashlib.sha256(data).hexdigest()
+    exch = ExchangeRepository(session)
+    return _Holder(session, filename, data, sha, exch.quarantined_sha(sha), None)("failed", reason, None, None)
+
+
 def upload_receipt(session: Session, *, principal: Principal, filename: str, data: bytes, max_bytes: int):
     """A receipt a user brings in by hand (e.g. downloaded from the single window): applied to the user's
-    own declarations only; unreadable or unmatched files are quarantined under the user's enterprise."""
-    enterprise_id = principal.tenant(Action.WRITE)
-    result = ingest(session, filename=filename, data=data, only_enterprise=enterprise_id,
-                            max_bytes=max_bytes)
-    audit.record(session, principal=principal, action="customs.inbox.upload", entity_type="customs_file",
-                 entity_id=hashlib.sha256(data).hexdigest(),
+    own declarations only, marked as uploaded on the timeline; unreadable or unmatched files are
+    quarantined under the user's enterprise. Enterprise admins only: a receipt moves customs states."""
+    enterprise_id = principal.tenant(Action.MANAGE)
+    result = ingest(session, filename=filename, data=data, only_enterprise=enterprise_id, max_bytes=max_bytes,
+                    source="upload")
+    _audit_file(session, principal, "customs.inbox.upload", filename, data, result)
+    return result
+
+
+def reprocess_quarantined(session: Session, *, principal: Principal, item_id: uuid.UUID,
+                          all_tenants: bool = False) -> IngestResult:
+    """Read a quarantined file again — e.g. a receipt that came before its declaration was known. Applied,
+    it is marked resolved; refused again, its reason is updated."""
+    if not all_tenants:
+        principal.tenant(Action.WRITE)
+    item = DeclarationRepository(session, principal).quarantined(item_id, all_tenants=all_tenants, for_update=True)
+    if item.resolved_at is not None:
+        raise Conflict("This file was already resolved.", message_zh="该文件已处理")
+    result = ingest(session, filename=item.filename, data=item.content, again=True,
+                    only_enterprise=None if all_tenants else principal.enterprise_id)
+    _audit_file(session, principal, "customs.quarantine.reprocess", item.filename, item.content, result,
+                enterprise_id=item.enterprise_id)
+    return result
+
+
+def _audit_file(session: Session, principal: Principal, action: str, filename: str, data: bytes,
+                result: IngestResult, enterprise_id: uuid.UUID | None = None) -> None:
+    audit.record(session, principal=principal, action=action, entity_type="customs_file",
+                 entity_id=hashlib.sha256(data).hexdigest(), enterprise_id=enterprise_id,
                  after={"filename": filename, "outcome": result.outcome, "message_type": result.message_type,
                         "changed": result.changed, "reason": result.reason})
-    return result

@@ -46,6 +46,12 @@ def app_time(moment: datetime) -> str:
     return moment.astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
 
 
+def return_time(moment: datetime) -> str:
+    """``yyyyMMddHHmmssfff`` in Beijing time, the receipts' time format."""
+    local = moment.astimezone(BEIJING)
+    return local.strftime("%Y%m%d%H%M%S") + f"{local.microsecond // 1000:03d}"
+
+
 def parse_return_time(text: str | None) -> datetime | None:
     """A receipt's ``yyyyMMddHHmmssfff`` (Beijing time) as an aware datetime; None when unreadable."""
     if not text or len(text) < 14 or not text[:14].isdigit():

@@ -296,6 +296,7 @@ class SummaryStatus(enum.StrEnum):
     NEEDS_ACTION = "needs_action"  # 702 rejected
     ACCEPTED = "accepted"  # 702 399 with sumNo
     DECLARED = "declared"  # 792 with entryId
+    WITHDRAWN = "withdrawn"  # rejected, lists given back for a new summary
 
 
 class Summary(Base):

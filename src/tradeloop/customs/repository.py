@@ -90,17 +90,28 @@ class DeclarationRepository:
             DeclarationLine.enterprise_id == self.me, DeclarationLine.declaration_id == declaration_id)
             .order_by(DeclarationLine.gnum)))
 
+    def line_by_id(self, line_id: uuid.UUID) -> tuple[Declaration, DeclarationLine] | None:
+        row = self.session.execute(select(Declaration, DeclarationLine).join(
+            DeclarationLine, (DeclarationLine.enterprise_id == Declaration.enterprise_id)
+            & (DeclarationLine.declaration_id == Declaration.id)).where(
+            Declaration.enterprise_id == self.me, DeclarationLine.id == line_id)).first()
+        return (row[0], row[1]) if row else None
+
     def delete_lines(self, declaration_id: uuid.UUID) -> None:
         for line in self.lines(declaration_id):
             self.session.delete(line)
         self.session.flush()
 
-    def summarisable(self, month_start: datetime, month_end: datetime) -> list[Declaration]:
-        """Closed lists of the month, under 汇总申报 (statisticsFlag B), not yet in a summary."""
-        return list(self.session.scalars(self.readable().where(
+    def summarisable(self, month_start: datetime, month_end: datetime, *, for_update: bool = False
+                     ) -> list[Declaration]:
+        """Closed lists of the month, under 汇总申报 (statisticsFlag B), not yet in a summary. With
+        ``for_update`` the rows are locked, and on PostgreSQL a list another transaction has just put into a
+        summary drops out (the WHERE is re-checked after the lock wait)."""
+        stmt = self.readable().where(
             Declaration.status == DeclarationStatus.CLOSED, Declaration.summary_id.is_(None),
             Declaration.statistics_flag == "B", Declaration.closed_at >= month_start,
-            Declaration.closed_at < month_end).order_by(Declaration.closed_at, Declaration.id)))
+            Declaration.closed_at < month_end).order_by(Declaration.closed_at, Declaration.id)
+        return list(self.session.scalars(stmt.with_for_update() if for_update else stmt))
 
     def of_summary(self, summary_id: uuid.UUID) -> list[Declaration]:
         return list(self.session.scalars(self.readable().where(Declaration.summary_id == summary_id)
@@ -217,6 +228,14 @@ class ExchangeRepository:
     def declarations_by_cop_no(self, cop_no: str) -> list[Declaration]:
         return list(self.session.scalars(select(Declaration).where(
             or_(Declaration.cop_no == cop_no, Declaration.invt_no == cop_no))))
+
+    def waybill_in_use(self, logistics_code: str, logistics_no: str, except_id: uuid.UUID) -> bool:
+        """Another declaration (of any tenant) sent with this carrier's waybill number and not cancelled:
+        receipts for the waybill could not tell the two apart."""
+        return self.session.scalar(select(Declaration.id).where(
+            Declaration.logistics_code == logistics_code, Declaration.logistics_no == logistics_no,
+            Declaration.id != except_id, Declaration.submitted_at.is_not(None),
+            Declaration.status != DeclarationStatus.CANCELLED).limit(1)) is not None
 
     def enterprise_ids_by_code(self, code: str) -> list[uuid.UUID]:
         return list(self.session.scalars(select(Enterprise.id).where(

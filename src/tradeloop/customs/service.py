@@ -38,14 +38,14 @@ from tradeloop.customs.models import (
     Summary,
     SummaryStatus,
 )
-from tradeloop.customs.repository import DeclarationRepository
+from tradeloop.customs.repository import DeclarationRepository, ExchangeRepository
 from tradeloop.customs.schemas import DeclarationCreate, DeclarationUpdate
-from tradeloop.customs.status import current, declaration_status, summary_status
+from tradeloop.customs.status import current, declaration_status, is_failure, summary_status
 from tradeloop.enterprises.repository import EnterpriseRepository
 from tradeloop.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from tradeloop.kit.ids import uuid7
 from tradeloop.kit.models import utcnow
-from tradeloop.kit.money import AmountError, to_minor
+from tradeloop.kit.money import AmountError, from_minor, to_minor
 from tradeloop.kit.tenancy import Action, Principal
 from tradeloop.kit.validation import Errors, clean
 from tradeloop.reference.lookup import ReferenceLookup
@@ -59,6 +59,10 @@ WRAP_TYPES = {"1": "木箱", "2": "纸箱", "3": "桶装", "4": "散装", "5": "
 CODE_RE = r"[A-Za-z0-9][A-Za-z0-9_\-/.]*"
 EDITABLE = {DeclarationStatus.DRAFT, DeclarationStatus.NEEDS_ACTION}
 CHINA = "142"
+#: N19,5: at most 14 digits before the decimal point, for every amount and quantity in the messages.
+MAX_AMOUNT = 10 ** 14
+#: Characters XML 1.0 does not allow in a document (the writer would refuse the message).
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,9 @@ def _amount(errors: Errors, name: str, value, units: int | None, label_zh: str) 
         return 0
     if minor < 0:
         errors.add(name, "must not be negative", f"{label_zh}不能为负数")
+    elif minor >= MAX_AMOUNT * 10 ** units:
+        errors.add(name, "is too large for a customs amount (N19,5)", f"{label_zh}超出海关金额范围")
+        return 0
     return minor
 
 
@@ -129,6 +136,9 @@ def _text(errors: Errors, name: str, value, label_zh: str, n: int, *, required: 
     if required and not errors.required(name, value, label_zh):
         return None
     errors.max_len(name, value, n)
+    if value and XML_INVALID.search(value):
+        errors.add(name, "contains control characters customs messages cannot carry",
+                   f"{label_zh}含有报文不允许的控制字符")
     if pattern:
         errors.pattern(name, value, pattern, "has characters a customs number may not have",
                        f"{label_zh}含有海关编号不允许的字符")
@@ -175,6 +185,7 @@ def _current_values(decl: Declaration | None, lines: list[DeclarationLine]) -> d
                                          "net_weight_kg", "statistics_flag", "license_no", "iac_code", "iac_name",
                                          "ems_no", "pay_code", "pay_name", "pay_no", "paid_at", "note")}
     out["freight_minor"], out["insured_fee_minor"] = decl.freight_minor, decl.insured_fee_minor
+    out["_currency_before"] = decl.currency
     out["lines"] = [{"product_id": li.product_id, "sku": li.item_no, "qty": li.qty, "price": li.price,
                      "bar_code": li.bar_code, "gmodel": li.gmodel, "country": li.country,
                      "item_record_no": li.item_record_no, "note": li.note} for li in lines]
@@ -315,10 +326,13 @@ class _Check:
         head["currency"] = currency
         self.units = units
         for key, label in (("freight", "运费"), ("insured_fee", "保费")):
+            amount = values.get(key)
             if f"{key}_minor" in values and key not in values:
-                head[f"{key}_minor"] = values[f"{key}_minor"]
-            else:
-                head[f"{key}_minor"] = _amount(e, key, values.get(key), units, label)
+                # a stored amount is a decimal of the currency it was given in: re-read it as such, so a
+                # change of currency is checked (12.50 is not a JPY amount) instead of reinterpreted
+                before = self.refs.minor_units(values.get("_currency_before") or currency or "")
+                amount = from_minor(values[f"{key}_minor"], before) if before is not None else None
+            head[f"{key}_minor"] = _amount(e, key, amount, units, label)
 
     def _lines(self, given: list, head: dict) -> list[dict]:
         e = self.errors
@@ -380,22 +394,40 @@ class _Check:
         note = _text(e, f"{p}.note", raw.get("note"), "备注", 1000, required=False)
         if qty is None or price is None:
             return None
-        q5 = Decimal("0.00001")
         total = (qty * price).quantize(Decimal(1).scaleb(-(self.units or 0)), rounding=ROUND_HALF_UP)
         total_minor = int(total.scaleb(self.units or 0)) if self.units is not None else 0
         if self.units is not None and total_minor <= 0:
             e.add(f"{p}.price", "quantity × price rounds to zero", "数量×单价为零")
-        factor1 = product.unit1_factor or Decimal(1)
+        if total >= MAX_AMOUNT:
+            e.add(f"{p}.price", "quantity × price is too large for a customs amount", "数量×单价超出海关金额范围")
+        for name, value in (("gname", product.declared_name), ("item_name", product.name_zh)):
+            if XML_INVALID.search(value or ""):
+                e.add(f"{p}.{name}", "the product's name contains control characters: correct it in the catalogue",
+                      "商品名称含有控制字符，请在商品目录中修改")
+        qty1 = self._legal_qty(p, "qty1", qty, product.unit1_factor or Decimal(1))
+        qty2 = self._legal_qty(p, "qty2", qty, product.unit2_factor) if product.unit2 and product.unit2_factor \
+            else None
+        q5 = Decimal("0.00001")
         return {"gnum": gnum, "product_id": product.id, "item_no": product.sku[:20],
                 "item_record_no": record_no, "item_name": product.name_zh[:250], "gcode": product.hs_code,
                 "gname": product.declared_name, "gmodel": gmodel, "bar_code": bar_code, "country": country,
-                "qty": qty, "unit": product.customs_unit, "qty1": (qty * factor1).quantize(q5),
-                "unit1": product.unit1, "unit2": product.unit2,
-                "qty2": (qty * product.unit2_factor).quantize(q5) if product.unit2 and product.unit2_factor else None,
+                "qty": qty, "unit": product.customs_unit, "qty1": qty1, "unit1": product.unit1,
+                "unit2": product.unit2, "qty2": qty2,
                 "price": price, "total_minor": total_minor,
                 "gross_weight_kg": (qty * product.gross_weight_kg).quantize(q5) if product.gross_weight_kg else None,
                 "net_weight_kg": (qty * product.net_weight_kg).quantize(q5) if product.net_weight_kg else None,
                 "note": note}
+
+    def _legal_qty(self, p: str, name: str, qty: Decimal, factor: Decimal) -> Decimal:
+        """A legal-unit quantity (qty × the catalogue's factor) at the 5 decimals N19,5 allows, rounded half
+        up; it must stay above zero and within range."""
+        value = (qty * factor).quantize(Decimal("0.00001"), rounding=ROUND_HALF_UP)
+        if value <= 0:
+            self.errors.add(f"{p}.{name}", "the legal quantity rounds to zero (check the unit factor)",
+                            "法定数量为零（请检查换算系数）")
+        elif value >= MAX_AMOUNT:
+            self.errors.add(f"{p}.{name}", "the legal quantity is too large", "法定数量过大")
+        return value
 
     def _weights(self, values: dict, head: dict, lines: list[dict]) -> None:
         e = self.errors
@@ -434,6 +466,8 @@ class _Check:
         if isinstance(paid_at, datetime) and paid_at.tzinfo is None:
             paid_at = paid_at.replace(tzinfo=build.BEIJING)
         head["paid_at"] = paid_at or None
+        if retail and head["paid_at"] is None and not any(err.field == "paid_at" for err in e.items):
+            e.add("paid_at", "is required for 9610 (the 收款单 accountingDate)", "9610须填写到账时间（收款单到账时间）")
         if head["statistics_flag"] == "A" and not retail:
             e.add("statistics_flag", "A (simplified) is only for 9610 retail export", "简化申报（A）仅适用于9610")
 
@@ -541,8 +575,9 @@ def _document(session: Session, repo: DeclarationRepository, owner_id: uuid.UUID
         session.add(doc)
         return doc
     seen = repo.receipts_seen(doc.id)
-    if seen:  # a resubmission: what customs said about the earlier one no longer counts
-        doc.superseded_through = max(r.time for r in seen)
+    if seen:  # a resubmission: what customs said about the earlier one, before now, no longer counts
+        before_now = build.return_time(utcnow() - timedelta(milliseconds=1))
+        doc.superseded_through = max(before_now, *(r.time for r in seen))
     doc.app_type, doc.match_key = app_type, match_key
     doc.status_code = doc.status_info = doc.status_time = None
     return doc
@@ -569,6 +604,10 @@ def submit_declaration(session: Session, *, principal: Principal, declaration_id
     _require_editable(decl)
     lines = repo.lines(decl.id)
     _Check(session, principal).run(_current_values(decl, lines), current_id=decl.id)  # codes may have changed
+    if ExchangeRepository(session).waybill_in_use(decl.logistics_code, decl.logistics_no, decl.id):
+        raise ValidationFailed("The waybill number is in use.", errors=[FieldError(
+            "logistics_no", "is already declared with this carrier (a carrier's waybill numbers must be unique; "
+            "domain.md §2.5.x)", "该物流企业的此运单号已被其他申报使用（运单号在同一物流企业内须唯一）")])
     before = audit.snapshot(decl)
     correction = decl.status == DeclarationStatus.NEEDS_ACTION
     if correction:
@@ -620,8 +659,13 @@ def cancel_declaration(session: Session, *, principal: Principal, declaration_id
                entity=build.cancel(decl, guid=str(uuid.uuid4()).upper(), now=utcnow()), config=config,
                transfer=config.transfer(decl.agent_code, decl.agent_name))
         decl.status = DeclarationStatus.CANCEL_REQUESTED
-    elif decl.status in EDITABLE:
+    elif decl.status == DeclarationStatus.DRAFT or (decl.status == DeclarationStatus.NEEDS_ACTION
+                                                  and _list_not_at_customs(repo, decl)):
         decl.cancel_reason, decl.status = reason, DeclarationStatus.CANCELLED
+    elif decl.status == DeclarationStatus.NEEDS_ACTION:
+        raise Conflict("Customs holds this list but has not numbered it yet (no invtNo): wait for the receipt "
+                       "with the invtNo, then cancel with CEB605, or correct and resubmit.",
+                       message_zh="海关已接收该清单但尚未生成清单编号：请等待回执后用撤销申请单撤销，或修改后重新申报")
     else:
         raise Conflict(f"A declaration in status '{decl.status}' cannot be cancelled"
                        + (" (the goods have left: declare a return instead)." if decl.status in
@@ -631,6 +675,13 @@ def cancel_declaration(session: Session, *, principal: Principal, declaration_id
     audit.record(session, principal=principal, action="customs.declaration.cancel", entity_type="declaration",
                  entity_id=decl.id, before=before, after=decl)
     return decl
+
+
+def _list_not_at_customs(repo: DeclarationRepository, decl: Declaration) -> bool:
+    """The list never reached customs, or customs rejected it: there is nothing there to cancel."""
+    doc = repo.document(decl.id, DocumentKind.LIST)
+    seen = current(repo.receipts_seen(doc.id), doc.superseded_through) if doc else None
+    return seen is None or is_failure(seen.code) or seen.code in {"1", "2", "3"}
 
 
 def refresh_declaration(session: Session, *, principal: Principal, decl: Declaration) -> bool:
@@ -710,10 +761,11 @@ class SummaryGroup:
     declarations: list[Declaration]
 
 
-def plan_summaries(session: Session, *, principal: Principal, month: str) -> list[SummaryGroup]:
+def plan_summaries(session: Session, *, principal: Principal, month: str, lock: bool = False
+                   ) -> list[SummaryGroup]:
     start, end = month_bounds(month)
     groups: dict[tuple, list[Declaration]] = defaultdict(list)
-    for decl in DeclarationRepository(session, principal).summarisable(start, end):
+    for decl in DeclarationRepository(session, principal).summarisable(start, end, for_update=lock):
         groups[merge_key(decl)].append(decl)
     return [SummaryGroup(k, v) for k, v in sorted(groups.items())]
 
@@ -736,7 +788,7 @@ def create_summaries(session: Session, *, principal: Principal, month: str, conf
     repo = DeclarationRepository(session, principal)
     out = []
     now = utcnow()
-    groups = plan_summaries(session, principal=principal, month=month)
+    groups = plan_summaries(session, principal=principal, month=month, lock=True)
     if not groups:
         raise ValidationFailed("No closed lists of that month are waiting for a summary.", errors=[FieldError(
             "month", "has no closed lists (汇总申报, statisticsFlag B) waiting for a summary",
@@ -770,6 +822,28 @@ def create_summaries(session: Session, *, principal: Principal, month: str, conf
     return out
 
 
+def withdraw_summary(session: Session, *, principal: Principal, summary_id: uuid.UUID) -> Summary:
+    """A summary application customs rejected gives its lists back: they can be summarised again."""
+    principal.tenant(Action.WRITE)
+    repo = DeclarationRepository(session, principal)
+    summary = repo.summary(summary_id, for_update=True)
+    if summary.status != SummaryStatus.NEEDS_ACTION:
+        raise Conflict("Only a summary application customs rejected can be withdrawn.",
+                       message_zh="只有被海关退回的汇总申请可以撤回", status_now=summary.status)
+    before = audit.snapshot(summary)
+    released = repo.of_summary(summary.id)
+    for decl in released:
+        decl.summary_id = None
+    summary.status = SummaryStatus.WITHDRAWN
+    session.flush()
+    for decl in released:
+        refresh_declaration(session, principal=principal, decl=decl)
+    audit.record(session, principal=principal, action="customs.summary.withdraw", entity_type="summary",
+                 entity_id=summary.id, before=before, after={**audit.snapshot(summary),
+                                                             "released": [str(d.id) for d in released]})
+    return summary
+
+
 def refresh_summary(session: Session, *, principal: Principal, summary: Summary) -> None:
     repo = DeclarationRepository(session, principal)
     doc = repo.document(summary.id, DocumentKind.SUMMARY)
@@ -777,6 +851,8 @@ def refresh_summary(session: Session, *, principal: Principal, summary: Summary)
     if doc is not None:
         doc.status_code, doc.status_info, doc.status_time = (seen.code, seen.info, seen.time) if seen else \
             (None, None, None)
+    if summary.status == SummaryStatus.WITHDRAWN:
+        return
     new = summary_status(seen, entry_id=summary.entry_id, submitted=summary.submitted_at is not None)
     reason = seen.info if new == SummaryStatus.NEEDS_ACTION and seen else None
     if new != summary.status or reason != summary.action_reason:

@@ -48,12 +48,35 @@ class Seen:
     info: str | None = None
 
 
+def is_processing_error(code: str) -> bool:
+    return code.lstrip().startswith("-")
+
+
+def _latest(receipts: list[Seen]) -> Seen:
+    # the code and text break the last ties (3 vs 4, 501 vs 599 at the same millisecond), so the result
+    # never depends on the order the receipts came in
+    return max(receipts, key=lambda r: (r.code in FINAL, r.time, rank(r.code), r.code, r.info or ""))
+
+
 def current(receipts: Iterable[Seen], superseded_through: str | None = None) -> Seen | None:
-    """The receipt that decides a document's state, or None while no (current) receipt has come."""
+    """The receipt that decides a document's state, or None while no (current) receipt has come.
+
+    A processing error (negative code) is about one *message*: it decides only while customs has not
+    accepted the document yet (nothing at 120 or beyond). So the error customs returns for a message
+    that reached it twice ("-301010 已存在相同编号的订单") does not undo the first copy's acceptance."""
     live = [r for r in receipts if superseded_through is None or r.time > superseded_through]
     if not live:
         return None
-    return max(live, key=lambda r: (r.code in FINAL, r.time, rank(r.code)))
+    progress = [r for r in live if not is_processing_error(r.code)]
+    errors = [r for r in live if is_processing_error(r.code)]
+    if progress:
+        best = _latest(progress)
+        accepted = any(rank(r.code) >= RANK["120"] for r in progress if not is_failure(r.code))
+        if not errors or accepted:
+            return best
+        latest_error = _latest(errors)
+        return latest_error if latest_error.time > best.time else best
+    return _latest(errors)
 
 
 @dataclass(frozen=True)
@@ -74,12 +97,14 @@ def declaration_status(docs: dict[str, Seen | None], *, submitted: bool, has_sum
         if cancel is None or not is_failure(cancel.code):
             return Derived(DeclarationStatus.CANCEL_REQUESTED)
         # a refused cancellation leaves the list where it was; say why below
+    listed = docs.get(DocumentKind.LIST)
+    departed = listed is not None and listed.code in FINAL  # released or gone: nothing reopens it
     for kind in (DocumentKind.ORDER, DocumentKind.PAYMENT, DocumentKind.WAYBILL, DocumentKind.LIST,
                  DocumentKind.BILL):
         seen = docs.get(kind)
-        if seen is not None and is_failure(seen.code):
+        if seen is not None and is_failure(seen.code) and not departed:
             return Derived(DeclarationStatus.NEEDS_ACTION, seen.info or seen.code)
-    derived = _list_status(docs.get(DocumentKind.LIST))
+    derived = _list_status(listed)
     if derived == DeclarationStatus.CLOSED:
         if entry_id:
             derived = DeclarationStatus.DECLARED
