@@ -96,7 +96,7 @@ class TestCreateProduct:
             assert audits(s) == 1
 
     def test_every_field_error_at_once_in_both_languages(self, db, world):
-        with db.transaction() as s, pytest.raises(ValidationFailed) as exc:
+        with pytest.raises(ValidationFailed) as exc, db.transaction() as s:
             service.create_product(s, principal=principal_of(world.a), data=base(
                 hs_code="1234567890", customs_unit="999", gtin="4006381333932", cost=Decimal("12.505"),
                 cost_currency="CNY", gross_weight_kg=Decimal("1"), net_weight_kg=Decimal("2"),

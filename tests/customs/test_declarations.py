@@ -110,22 +110,22 @@ def test_order_number_is_unique_per_enterprise(db, world, exporter):
 def test_submitted_declaration_cannot_be_edited_or_deleted(db, world, exporter):
     decl = create(db, exporter, body_9810(world))
     submit(db, exporter, decl.id)
-    with db.transaction() as s, pytest.raises(Conflict):
+    with pytest.raises(Conflict), db.transaction() as s:
         service.update_declaration(s, principal=principal_of(exporter), declaration_id=decl.id, data={"note": "x"})
-    with db.transaction() as s, pytest.raises(Conflict):
+    with pytest.raises(Conflict), db.transaction() as s:
         service.delete_draft(s, principal=principal_of(exporter), declaration_id=decl.id)
     with pytest.raises(Conflict):
         submit(db, exporter, decl.id)
-    with db.transaction() as s, pytest.raises(Conflict):  # no invtNo yet: wait for the receipt
+    with pytest.raises(Conflict), db.transaction() as s:  # no invtNo yet: wait for the receipt
         service.cancel_declaration(s, principal=principal_of(exporter), declaration_id=decl.id, reason="x",
                                    config=CONFIG)
 
 
 def test_another_tenant_cannot_see_or_touch_a_declaration(db, world, exporter):
     decl = create(db, exporter, body_9810(world))
-    with db.transaction() as s, pytest.raises(NotFound):
+    with pytest.raises(NotFound), db.transaction() as s:
         service.submit_declaration(s, principal=principal_of(world.b), declaration_id=decl.id, config=CONFIG)
-    with db.transaction() as s, pytest.raises(NotFound):
+    with pytest.raises(NotFound), db.transaction() as s:
         service.update_declaration(s, principal=principal_of(world.b), declaration_id=decl.id, data={"note": "x"})
 
 
@@ -137,7 +137,7 @@ def test_tenant_b_cannot_use_a_warehouse_it_does_not_use(db, world):
 
 def test_a_new_currency_does_not_reinterpret_stored_amounts(db, world, exporter):
     decl = create(db, exporter, body_9810(world, freight="10.50"))
-    with db.transaction() as s, pytest.raises(ValidationFailed) as info:
+    with pytest.raises(ValidationFailed) as info, db.transaction() as s:
         service.update_declaration(s, principal=principal_of(exporter), declaration_id=decl.id,
                                    data={"currency": "JPY"})
     assert "freight" in {e.field for e in info.value.errors}
