@@ -246,7 +246,7 @@ def test_summary_groups_by_the_merge_rule_and_a_792_may_overtake_its_702(db, wor
     with db.transaction() as s:
         summaries = service.create_summaries(s, principal=principal_of(exporter), month=month, config=CONFIG)
     assert len(summaries) == 2
-    with db.transaction() as s, pytest.raises(service.ValidationFailed):  # nothing left to summarise
+    with pytest.raises(service.ValidationFailed), db.transaction() as s:  # nothing left to summarise
         service.create_summaries(s, principal=principal_of(exporter), month=month, config=CONFIG)
     gateway.dispatch(db, folders)
     sim.run_once()
