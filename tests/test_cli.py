@@ -162,3 +162,5 @@ class TestCustomsExchange:
         refused = run("customs", "summarize", "--enterprise", SILK_USCC, "--month", month,
                       "--data-dir", str(d), check=False)
         assert refused.returncode == 1 and "no closed lists" in refused.stderr
+        checked = run("check", "--data-dir", str(d))
+        assert checked.stdout.startswith("quantity conserved on all ")

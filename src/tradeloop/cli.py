@@ -264,6 +264,35 @@ def reference_load(
         typer.echo(f"{r.name}\t{r.version}\t{r.rows} rows\t{'loaded' if r.changed else 'unchanged'}")
 
 
+@app.command("check")
+def check(data_dir: DataDir = None):
+    """Verify quantity conservation for every exported declaration line of every enterprise:
+    exported = in transit + on hand + sold + disposed + returned to China + recorded losses.
+    Exit 0 when all balance; exit 1 printing each violation with its declaration and line."""
+    from dataclasses import replace
+
+    from tradeloop.enterprises.repository import EnterpriseRepository
+    from tradeloop.loop import service as loop
+
+    def run(session, principal):
+        lines, violations = 0, []
+        for ent in EnterpriseRepository(session, principal).all():
+            tenant = replace(principal, enterprise_id=ent.id)
+            found = loop.declaration_loop(session, principal=tenant)
+            lines += len(found)
+            violations += [f"{ent.name_zh} ({ent.uscc}): {v}" for v in (x.violation() for x in found) if v]
+        return lines, violations
+
+    lines, violations = _run(_settings(data_dir), run)
+    for v in violations:
+        typer.echo(v)
+    if violations:
+        typer.secho(f"{len(violations)} of {lines} exported declaration lines do not conserve quantity", err=True,
+                    fg=typer.colors.RED)
+        raise typer.Exit(1)
+    typer.echo(f"quantity conserved on all {lines} exported declaration lines")
+
+
 @customs_app.command("exchange")
 def customs_exchange(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,

@@ -42,6 +42,9 @@ class EnterpriseRepository:
             stmt = stmt.where(contains_any([Enterprise.name_zh, Enterprise.name_en, Enterprise.uscc], q))
         return stmt
 
+    def all(self) -> list[Enterprise]:
+        return list(self.session.scalars(self.readable().order_by(Enterprise.name_zh)))
+
     def page(self, *, cursor: str | None, limit: int | None, kind: str | None = None, q: str | None = None):
         return paginate(self.session, self.filtered(kind=kind, q=q), Enterprise.id, cursor=cursor, limit=limit)
 
