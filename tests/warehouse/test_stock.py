@@ -258,6 +258,104 @@ def test_outbound_orders_from_a_file_are_idempotent_and_all_or_nothing(db, world
     short = short.rsplit(b"\n", 2)[0] + b"\n"  # without the bad row: B's order is short of stock
     with pytest.raises(ImportRejected) as info, db.transaction() as s:
         stock.import_outbound(s, principal=p, filename="orders.csv", data=short, warehouse_id=wh, allocate=True)
-    assert [(e.row, e.value) for e in info.value.row_errors] == [(3, "112-0004")]
+    assert [(e.row, e.column, e.value) for e in info.value.row_errors] == [(3, "数量", "5")]
     with db.transaction(write=False) as s:
         assert s.scalar(select(func.count()).select_from(OutboundOrder)) == 2  # 112-0003 was not kept either
+
+
+def test_a_return_the_operator_registers_stays_the_exporters_and_in_its_lot(db, world, exporter, wh):
+    lines = declaration_lines(db, world, exporter)
+    stock_from_declaration(db, exporter, wh, lines[:1], {"SILK-SCARF-01": 10})
+    op = principal_of(world.operator)
+    sold = outbound(db, exporter, wh, [("SILK-SCARF-01", 4)])
+    with db.transaction() as s:
+        stock.ship_outbound(s, principal=op, outbound_id=sold.id, data=ShipIn(carrier="UPS", tracking_no="1Z"))
+        back = stock.create_return(s, principal=op, data=ReturnCreate(outbound_id=sold.id, lines=[
+            {"sku": "SILK-SCARF-01", "qty": 4}]))
+        assert back.enterprise_id == exporter.enterprise.id
+        stock.receive_return(s, principal=op, return_id=back.id)
+    with db.transaction() as s:
+        stock.inspect_return(s, principal=op, return_id=back.id, data=InspectIn(lines=[
+            {"line_no": 1, "disposition": "restock"}]))
+    [lot] = lots_of(db, exporter, "SILK-SCARF-01")
+    assert lot.on_hand == 10 and lot.declaration_line_id == lines[0].id
+    with pytest.raises(ValidationFailed), db.transaction() as s:  # the same units cannot come back twice
+        stock.create_return(s, principal=principal_of(exporter), data=ReturnCreate(outbound_id=sold.id, lines=[
+            {"sku": "SILK-SCARF-01", "qty": 1}]))
+
+
+def test_stock_moves_only_into_the_owners_warehouses_and_operators_lose_access_with_the_client_link(
+        db, world, exporter, wh):
+    from tradeloop.warehouse import service as warehouses
+    from tradeloop.warehouse.repository import WarehouseRepository
+    from tradeloop.warehouse.schemas import ClientCreate
+
+    lines = declaration_lines(db, world, exporter)
+    stock_from_declaration(db, exporter, wh, lines[:1], {"SILK-SCARF-01": 6})
+    op, b = principal_of(world.operator), principal_of(world.b)
+    with db.transaction() as s:  # b lets the operator store in b's warehouse; a's goods still may not go there
+        warehouses.add_client(s, principal=b, warehouse_id=world.b.warehouse.id,
+                              data=ClientCreate(client_uscc=world.operator.enterprise.uscc))
+    lot = lots_of(db, exporter, "SILK-SCARF-01")[0]
+    with pytest.raises(ValidationFailed), db.transaction() as s:
+        stock.lot_action(s, principal=op, lot_id=lot.id, data=LotAction(kind="transfer", qty=6, reason="x",
+                                                                        to_warehouse_id=world.b.warehouse.id))
+    with db.transaction() as s:
+        link = next(c for c in WarehouseRepository(s, op).clients(wh)
+                    if c.client_enterprise_id == exporter.enterprise.id)
+        warehouses.remove_client(s, principal=op, warehouse_id=wh, client_id=link.id)
+    with pytest.raises(stock.NotFound), db.transaction() as s:
+        stock.lot_action(s, principal=op, lot_id=lot.id, data=LotAction(kind="dispose", qty=6, reason="x"))
+    with db.transaction(write=False) as s:
+        assert StockRepository(s, op).balances() == []
+
+
+def test_an_inbound_line_keeps_to_its_declaration_lines_sku_and_quantity(db, world, exporter, wh):
+    lines = declaration_lines(db, world, exporter)
+    p = principal_of(exporter)
+    with pytest.raises(ValidationFailed) as info, db.transaction() as s:
+        stock.create_inbound(s, principal=p, data=InboundCreate(warehouse_id=wh, lines=[
+            {"sku": "SILK-BLOUSE-02", "declaration_line_id": lines[0].id, "expected_qty": 5}]))
+    assert info.value.errors[0].field == "lines[0].sku"
+    with db.transaction() as s:
+        stock.create_inbound(s, principal=p, data=InboundCreate(warehouse_id=wh, lines=[
+            {"declaration_line_id": lines[0].id, "expected_qty": 400}]))
+    with pytest.raises(ValidationFailed), db.transaction() as s:  # 400 + 101 > the 500 declared
+        stock.create_inbound(s, principal=p, data=InboundCreate(warehouse_id=wh, lines=[
+            {"declaration_line_id": lines[0].id, "expected_qty": 101}]))
+
+
+def test_a_sales_reference_gets_one_outbound_order(db, world, exporter, wh):
+    lines = declaration_lines(db, world, exporter)
+    stock_from_declaration(db, exporter, wh, lines[:1], {"SILK-SCARF-01": 6})
+    outbound(db, exporter, wh, [("SILK-SCARF-01", 1)], reference="amazon:112-7")
+    with pytest.raises(Conflict):
+        outbound(db, exporter, wh, [("SILK-SCARF-01", 1)], reference="amazon:112-7")
+    assert lots_of(db, exporter, "SILK-SCARF-01")[0].allocated == 1
+
+
+def test_concurrent_returns_never_exceed_what_was_shipped(db, world, exporter, wh):
+    lines = declaration_lines(db, world, exporter)
+    stock_from_declaration(db, exporter, wh, lines[:1], {"SILK-SCARF-01": 4})
+    p = principal_of(exporter)
+    sold = outbound(db, exporter, wh, [("SILK-SCARF-01", 4)])
+    with db.transaction() as s:
+        stock.ship_outbound(s, principal=p, outbound_id=sold.id, data=ShipIn(carrier="UPS", tracking_no="1Z"))
+    outcomes, barrier = [], threading.Barrier(4)
+
+    def returner():
+        barrier.wait()
+        try:
+            with db.transaction() as s:
+                stock.create_return(s, principal=p, data=ReturnCreate(outbound_id=sold.id, lines=[
+                    {"sku": "SILK-SCARF-01", "qty": 3}]))
+            outcomes.append("ok")
+        except ValidationFailed:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=returner) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok", "refused", "refused", "refused"]

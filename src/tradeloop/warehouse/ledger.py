@@ -57,9 +57,11 @@ class StockLedger:
 
     # --- lots -----------------------------------------------------------------------------------
 
-    def lot(self, enterprise_id: uuid.UUID, lot_id: uuid.UUID) -> StockLot | None:
-        return self.session.scalar(select(StockLot).where(StockLot.enterprise_id == enterprise_id,
-                                                          StockLot.id == lot_id))
+    def lot(self, enterprise_id: uuid.UUID, lot_id: uuid.UUID, *, for_update: bool = False) -> StockLot | None:
+        stmt = select(StockLot).where(StockLot.enterprise_id == enterprise_id, StockLot.id == lot_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalar(stmt.execution_options(populate_existing=True))
 
     def lot_for(self, *, enterprise_id: uuid.UUID, warehouse_owner_id: uuid.UUID, warehouse_id: uuid.UUID,
                 sku: str, product_id: uuid.UUID | None, declaration_id: uuid.UUID | None,

@@ -209,7 +209,7 @@ class OutboundOrder(Base):
         UniqueConstraint("enterprise_id", "number"),
         ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], ondelete="CASCADE"),
         Index("ix_outbound_orders_owner", "warehouse_owner_id", "warehouse_id", "status"),
-        Index("ix_outbound_orders_reference", "enterprise_id", "reference"),
+        UniqueConstraint("enterprise_id", "reference"),
     )
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from tradeloop.catalog.repository import ProductRepository
@@ -18,6 +18,7 @@ from tradeloop.kit.errors import NotFound
 from tradeloop.kit.pagination import paginate
 from tradeloop.kit.sql import contains_any
 from tradeloop.kit.tenancy import Action, Principal
+from tradeloop.warehouse.models import WarehouseClient
 from tradeloop.warehouse.stock_models import (
     Allocation,
     InboundLine,
@@ -33,7 +34,12 @@ from tradeloop.warehouse.stock_models import (
 
 
 def _visible(model, me: uuid.UUID):
-    return or_(model.enterprise_id == me, model.warehouse_owner_id == me)
+    """The exporter's own rows, and for a warehouse operator the rows in its warehouses of exporters that
+    still use them (a client link exists)."""
+    client = exists().where(WarehouseClient.enterprise_id == model.warehouse_owner_id,
+                            WarehouseClient.warehouse_id == model.warehouse_id,
+                            WarehouseClient.client_enterprise_id == model.enterprise_id)
+    return or_(model.enterprise_id == me, and_(model.warehouse_owner_id == me, client))
 
 
 class StockRepository:
@@ -145,6 +151,14 @@ class StockRepository:
             stmt = stmt.where(InboundOrder.shipment_id == shipment_id)
         return stmt
 
+    def expected_for(self, declaration_line_id: uuid.UUID) -> int:
+        """Units already expected on inbound orders (not cancelled) for one declaration line."""
+        return int(self.session.scalar(select(func.coalesce(func.sum(InboundLine.expected_qty), 0)).join(
+            InboundOrder, (InboundOrder.enterprise_id == InboundLine.enterprise_id)
+            & (InboundOrder.id == InboundLine.inbound_id)).where(
+            InboundLine.enterprise_id == self.me, InboundLine.declaration_line_id == declaration_line_id,
+            InboundOrder.status != InboundStatus.CANCELLED)))
+
     def open_inbound_for(self, shipment_id: uuid.UUID) -> InboundOrder | None:
         return self.session.scalar(self.inbounds(shipment_id=shipment_id).where(
             InboundOrder.status != InboundStatus.CANCELLED).limit(1))
@@ -154,7 +168,7 @@ class StockRepository:
         """Inbound lines whose count differs from what was expected (short, over, damaged)."""
         joined = (InboundLine.enterprise_id == InboundOrder.enterprise_id) & (InboundLine.inbound_id == InboundOrder.id)
         stmt = select(InboundOrder, InboundLine).join(InboundLine, joined).where(
-            _visible(InboundOrder, self.me),
+            _visible(InboundOrder, self.me), InboundOrder.status == InboundStatus.RECEIVED,
             or_(InboundLine.damaged_qty > 0, InboundLine.received_qty + InboundLine.damaged_qty
                 != InboundLine.expected_qty))
         if declaration_id:

@@ -7,11 +7,13 @@ Quantities are whole units of the SKU.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradeloop.audit import service as audit
@@ -22,10 +24,11 @@ from tradeloop.kit.ids import uuid7
 from tradeloop.kit.models import utcnow
 from tradeloop.kit.numbering import next_number
 from tradeloop.kit.tables import FileRejected, ImportRejected, RowError, header_keys, read_table
-from tradeloop.kit.tenancy import Action, Principal
+from tradeloop.kit.tenancy import Action, Principal, system_principal
 from tradeloop.kit.validation import Errors, clean
 from tradeloop.logistics.repository import ShipmentRepository
-from tradeloop.warehouse.ledger import Document, StockLedger, lock_order
+from tradeloop.warehouse import webhooks
+from tradeloop.warehouse.ledger import Document, InsufficientStock, StockLedger, lock_order
 from tradeloop.warehouse.repository import WarehouseRepository
 from tradeloop.warehouse.stock_models import (
     Allocation,
@@ -56,6 +59,11 @@ from tradeloop.warehouse.stock_schemas import (
 
 def _actor(principal: Principal) -> str:
     return principal.label
+
+
+def _owner(enterprise_id: uuid.UUID) -> Principal:
+    """The stock owner's point of view, to check what the owner may use (not an actor: never audited)."""
+    return system_principal(enterprise_id, label="stock owner")
 
 
 def _warehouse(session: Session, principal: Principal, warehouse_id: uuid.UUID, field: str = "warehouse_id"):
@@ -105,12 +113,17 @@ def create_inbound(session: Session, *, principal: Principal, data: InboundCreat
                            "不是本企业申报单的商品项")
                 continue
             decl, dline = found
-            sku = sku or dline.item_no
+            if sku and sku != dline.item_no:
+                errors.add(f"lines[{i}].sku", f"is not the declaration line's SKU ({dline.item_no})",
+                           f"与申报项的商品货号（{dline.item_no}）不一致")
+            sku = dline.item_no
             decl_id = decl.id
             code = code or f"{decl.invt_no or decl.cop_no}/{dline.gnum}"
-            if Decimal(line.expected_qty) > dline.qty:
-                errors.add(f"lines[{i}].expected_qty", f"is more than the {dline.qty.normalize():f} declared",
-                           "超过该申报项的申报数量")
+            expected_before = StockRepository(session, principal).expected_for(dline.id)
+            if Decimal(line.expected_qty + expected_before) > dline.qty:
+                errors.add(f"lines[{i}].expected_qty",
+                           f"with the {expected_before} already expected, is more than the "
+                           f"{dline.qty.normalize():f} declared", "连同已预报数量，超过该申报项的申报数量")
         if not sku:
             errors.add(f"lines[{i}].sku", "is required", "SKU为必填项")
             continue
@@ -176,7 +189,8 @@ def receive_inbound(session: Session, *, principal: Principal, inbound_id: uuid.
     errors.raise_if_any()
     before = audit.snapshot(order)
     ledger, now = StockLedger(session, principal), utcnow()
-    for given in sorted(data.lines, key=lambda g: (lines[g.line_no].sku, g.line_no)):
+    receipts = []
+    for given in data.lines:
         line = lines[given.line_no]
         line.damaged_qty += given.damaged_qty
         if given.reason:
@@ -186,10 +200,12 @@ def receive_inbound(session: Session, *, principal: Principal, inbound_id: uuid.
                                  warehouse_id=order.warehouse_id, sku=line.sku, product_id=line.product_id,
                                  declaration_id=line.declaration_id, declaration_line_id=line.declaration_line_id,
                                  lot_code=line.lot_code or f"{order.number}/{line.line_no}", received_at=now)
-            ledger.must_move(lot, MovementKind.RECEIPT, given.received_qty, actor=_actor(principal),
-                             document=Document("inbound", order.id, order.number), occurred_at=now)
-            line.received_qty += given.received_qty
-            line.lot_id = lot.id
+            receipts.append((lot, line, given.received_qty))
+    for lot, line, qty in sorted(receipts, key=lambda r: lock_order(r[0])):  # the one global lock order
+        ledger.must_move(lot, MovementKind.RECEIPT, qty, actor=_actor(principal),
+                         document=Document("inbound", order.id, order.number), occurred_at=now)
+        line.received_qty += qty
+        line.lot_id = lot.id
     order.status = InboundStatus.RECEIVING
     if data.close:
         for i, line in enumerate(lines.values()):
@@ -201,6 +217,8 @@ def receive_inbound(session: Session, *, principal: Principal, inbound_id: uuid.
     session.flush()
     _record(session, principal, "stock.inbound.receive", "inbound_order", order, before=before,
             counted=[g.model_dump() for g in data.lines], closed=data.close)
+    webhooks.emit(session, webhooks.parties(order), "inbound.closed" if data.close else "inbound.received",
+                  webhooks.snapshot(session, order))
     return order
 
 
@@ -216,8 +234,16 @@ def create_outbound(session: Session, *, principal: Principal, data: OutboundCre
                           ship_to_name=data.ship_to.name.strip(), ship_to_country=data.ship_to.country.upper(),
                           ship_to_address=data.ship_to.address.strip(), ship_to_postcode=clean(data.ship_to.postcode),
                           note=clean(data.note))
+    if order.reference and StockRepository(session, principal).outbound_references([order.reference]):
+        raise Conflict(f"An outbound order with reference {order.reference} exists already.",
+                       message_zh=f"订单号 {order.reference} 已有出库单", reference=order.reference)
     session.add(order)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same reference created concurrently
+        raise Conflict(f"An outbound order with reference {order.reference} exists already.",
+                       message_zh=f"订单号 {order.reference} 已有出库单", reference=order.reference) from None
     for i, line in enumerate(data.lines, start=1):
         session.add(OutboundLine(enterprise_id=me, id=uuid7(), outbound_id=order.id, line_no=i,
                                  sku=line.sku.strip(), qty=line.qty))
@@ -229,16 +255,27 @@ def create_outbound(session: Session, *, principal: Principal, data: OutboundCre
 
 
 def _allocate(session: Session, principal: Principal, order: OutboundOrder) -> None:
-    repo, ledger = StockRepository(session, principal), StockLedger(session, principal)
-    document = Document("outbound", order.id, order.number)
-    # SKUs in one order (and lots within a SKU) are locked in one global order: no deadlock cycles
-    for line in sorted(repo.outbound_lines(order), key=lambda li: (li.sku, li.line_no)):
+    _allocate_lines(session, principal, [(order, line) for line in StockRepository(session, principal)
+                                         .outbound_lines(order)])
+    _mark_allocated(session, order)
+
+
+def _mark_allocated(session: Session, order: OutboundOrder) -> None:
+    order.status = OutboundStatus.ALLOCATED
+    session.flush()
+    webhooks.emit(session, webhooks.parties(order), "outbound.allocated", webhooks.snapshot(session, order))
+
+
+def _allocate_lines(session: Session, principal: Principal, lines: list[tuple[OutboundOrder, OutboundLine]]) -> None:
+    """Reserve stock for order lines, SKU by SKU in one global order (lots within a SKU oldest first), so
+    two transactions never lock in opposite orders."""
+    ledger = StockLedger(session, principal)
+    for order, line in sorted(lines, key=lambda p: (p[1].sku, p[0].number, p[1].line_no)):
+        document = Document("outbound", order.id, order.number)
         for lot, qty in ledger.allocate_fifo(order.enterprise_id, order.warehouse_id, line.sku, line.qty,
                                              document=document, actor=_actor(principal)):
             session.add(Allocation(enterprise_id=order.enterprise_id, id=uuid7(), outbound_id=order.id,
                                    line_id=line.id, lot_id=lot.id, qty=qty))
-    order.status = OutboundStatus.ALLOCATED
-    session.flush()
 
 
 def allocate_outbound(session: Session, *, principal: Principal, outbound_id: uuid.UUID) -> OutboundOrder:
@@ -277,6 +314,7 @@ def ship_outbound(session: Session, *, principal: Principal, outbound_id: uuid.U
                                                                         data.tracking_no.strip(), now)
     session.flush()
     _record(session, principal, "stock.outbound.ship", "outbound_order", order, before=before)
+    webhooks.emit(session, webhooks.parties(order), "outbound.shipped", webhooks.snapshot(session, order))
     return order
 
 
@@ -301,6 +339,7 @@ def deliver_outbound(session: Session, *, principal: Principal, outbound_id: uui
     order.status, order.delivered_at = OutboundStatus.DELIVERED, delivered_at or utcnow()
     session.flush()
     _record(session, principal, "stock.outbound.deliver", "outbound_order", order, before=before)
+    webhooks.emit(session, webhooks.parties(order), "outbound.delivered", webhooks.snapshot(session, order))
     return order
 
 
@@ -317,6 +356,7 @@ def cancel_outbound(session: Session, *, principal: Principal, outbound_id: uuid
     order.status, order.cancel_reason = OutboundStatus.CANCELLED, clean(reason)
     session.flush()
     _record(session, principal, "stock.outbound.cancel", "outbound_order", order, before=before)
+    webhooks.emit(session, webhooks.parties(order), "outbound.cancelled", webhooks.snapshot(session, order))
     return order
 
 
@@ -329,10 +369,12 @@ def create_return(session: Session, *, principal: Principal, data: ReturnCreate)
     me = principal.tenant(Action.WRITE)
     repo = StockRepository(session, principal)
     errors = Errors()
-    outbound = repo.outbound(data.outbound_id) if data.outbound_id else None
+    # locked: two returns against one order take turns, so together they never exceed what was shipped
+    outbound = repo.outbound(data.outbound_id, for_update=True) if data.outbound_id else None
     if outbound is not None:
         _require(outbound.status, {OutboundStatus.SHIPPED, OutboundStatus.DELIVERED}, "outbound order", "出库单")
         warehouse_id, owner_id = outbound.warehouse_id, outbound.warehouse_owner_id
+        me = outbound.enterprise_id  # the returned goods are the exporter's, whoever registers the return
     elif data.warehouse_id:
         warehouse = _warehouse(session, principal, data.warehouse_id)
         warehouse_id, owner_id = warehouse.id, warehouse.enterprise_id
@@ -422,7 +464,8 @@ def inspect_return(session: Session, *, principal: Principal, return_id: uuid.UU
     before = audit.snapshot(order)
     ledger = StockLedger(session, principal)
     document = Document("return", order.id, order.number)
-    for line in sorted(lines.values(), key=lambda li: (li.sku, li.line_no)):
+    moves = []
+    for line in lines.values():
         g = given[line.line_no]
         line.condition, line.disposition = clean(g.condition), g.disposition
         lot = ledger.lot(order.enterprise_id, line.lot_id) if line.lot_id else None
@@ -431,12 +474,14 @@ def inspect_return(session: Session, *, principal: Principal, return_id: uuid.UU
                                  warehouse_id=order.warehouse_id, sku=line.sku, product_id=None, declaration_id=None,
                                  declaration_line_id=None, lot_code=f"{order.number}", received_at=utcnow())
             line.lot_id = lot.id
-        ledger.must_move(lot, DISPOSITION_MOVES[Disposition(g.disposition)], line.qty, document=document,
-                         actor=_actor(principal), reason=line.condition)
+        moves.append((lot, line, DISPOSITION_MOVES[Disposition(g.disposition)]))
+    for lot, line, kind in sorted(moves, key=lambda m: lock_order(m[0])):  # the one global lock order
+        ledger.must_move(lot, kind, line.qty, document=document, actor=_actor(principal), reason=line.condition)
     order.status, order.closed_at = ReturnStatus.CLOSED, utcnow()
     session.flush()
     _record(session, principal, "stock.return.inspect", "return_order", order, before=before,
             dispositions={n: g.disposition for n, g in given.items()})
+    webhooks.emit(session, webhooks.parties(order), "return.closed", webhooks.snapshot(session, order))
     return order
 
 
@@ -462,11 +507,11 @@ def lot_action(session: Session, *, principal: Principal, lot_id: uuid.UUID, dat
     if data.kind == "transfer":
         if not data.to_warehouse_id or data.to_warehouse_id == lot.warehouse_id:
             errors.add("to_warehouse_id", "is required and must be another warehouse", "须指定另一个仓库")
-        else:
-            target = _warehouse(session, principal, data.to_warehouse_id, "to_warehouse_id")
+        else:  # the goods stay the exporter's: only into a warehouse the exporter owns or uses
+            target = _warehouse(session, _owner(lot.enterprise_id), data.to_warehouse_id, "to_warehouse_id")
     errors.raise_if_any()
     ledger = StockLedger(session, principal)
-    lot = ledger.lot(lot.enterprise_id, lot.id)
+    lot = ledger.lot(lot.enterprise_id, lot.id, for_update=True)  # a count reads on_hand: lock it first
     before = audit.snapshot(lot)
     document = Document(data.kind, uuid7(), None)
     moves = _lot_moves(lot, data)
@@ -474,7 +519,7 @@ def lot_action(session: Session, *, principal: Principal, lot_id: uuid.UUID, dat
         into = ledger.lot_for(enterprise_id=lot.enterprise_id, warehouse_owner_id=target.enterprise_id,
                               warehouse_id=target.id, sku=lot.sku, product_id=lot.product_id,
                               declaration_id=lot.declaration_id, declaration_line_id=lot.declaration_line_id,
-                              lot_code=lot.lot_code, received_at=utcnow())
+                              lot_code=lot.lot_code, received_at=lot.received_at)  # its age goes with it
         pair = sorted([(lot, MovementKind.TRANSFER_OUT), (into, MovementKind.TRANSFER_IN)],
                       key=lambda p: lock_order(p[0]))
         for which, kind in pair:
@@ -484,6 +529,7 @@ def lot_action(session: Session, *, principal: Principal, lot_id: uuid.UUID, dat
     session.flush()
     _record(session, principal, f"stock.lot.{data.kind}", "stock_lot", lot, before=before, qty=data.qty,
             reason=data.reason, to_warehouse_id=str(target.id) if target else None)
+    webhooks.emit(session, webhooks.parties(lot), "stock.changed", webhooks.snapshot(session, lot))
     return lot
 
 
@@ -548,25 +594,48 @@ def import_outbound(session: Session, *, principal: Principal, filename: str, da
         _outbound_row(number, raw, table, orders, errors)
     if errors:
         raise ImportRejected(errors, table.encoding)
-    existing = StockRepository(session, principal).outbound_references(list(orders))
+    repo = StockRepository(session, principal)
+    existing = repo.outbound_references(list(orders))
     result = OutboundImport(rows=len(table.rows), encoding=table.encoding)
+    created: list[tuple[OutboundOrder, dict]] = []
     for reference, order in orders.items():
         if reference in existing:
             result.unchanged += 1
             continue
         body = OutboundCreate(warehouse_id=warehouse_id, reference=reference, ship_to=order["ship_to"],
-                              lines=order["lines"], allocate=allocate)
+                              lines=order["lines"])
         try:
-            created = create_outbound(session, principal=principal, data=body)
+            with session.begin_nested():  # a refused order leaves nothing behind in the transaction
+                created.append((create_outbound(session, principal=principal, data=body), order))
         except (ValidationFailed, Conflict) as exc:
             errors.append(RowError(order["row"], "reference", reference, exc.detail,
                                    exc.extra.get("message_zh") or exc.detail))
-            continue
-        result.created += 1
-        result.numbers.append(created.number)
+    if allocate and not errors:
+        errors += _allocate_imported(session, principal, repo, created, table.columns.get("qty", "qty"))
     if errors:
         raise ImportRejected(errors, table.encoding)
+    result.created = len(created)
+    result.numbers = [o.number for o, _ in created]
     return result
+
+
+def _allocate_imported(session: Session, principal: Principal, repo: StockRepository,
+                       created: list[tuple[OutboundOrder, dict]], qty_header: str) -> list[RowError]:
+    """Allocate every imported line in the one global SKU order; a short line is reported on its own row."""
+    errors = []
+    pairs = [(o, line, spec) for o, spec in created for line in repo.outbound_lines(o)]
+    for order, line, spec in sorted(pairs, key=lambda p: (p[1].sku, p[0].number, p[1].line_no)):
+        try:
+            with session.begin_nested():
+                _allocate_lines(session, principal, [(order, line)])
+        except InsufficientStock as exc:
+            row = spec["rows"][line.line_no - 1]
+            errors.append(RowError(row, qty_header, str(line.qty), exc.detail,
+                                   exc.extra.get("message_zh") or exc.detail))
+    if not errors:
+        for order, _spec in created:
+            _mark_allocated(session, order)
+    return errors
 
 
 def _outbound_row(number: int, raw: dict, table, orders: dict, errors: list) -> None:
@@ -577,8 +646,8 @@ def _outbound_row(number: int, raw: dict, table, orders: dict, errors: list) -> 
         if not raw.get(key, "").strip():
             bad(key, "is required", "为必填项")
     qty = raw.get("qty", "").strip()
-    if qty and not (qty.isdigit() and int(qty) > 0):
-        bad("qty", "must be a whole number of units above zero", "数量应为大于零的整数")
+    if qty and not (re.fullmatch(r"[0-9]{1,9}", qty) and int(qty) > 0):
+        bad("qty", "must be a whole number of units from 1 to 999,999,999", "数量应为1至999999999的整数")
     country = raw.get("ship_to_country", "").strip().upper()
     if country and not (len(country) == 2 and country.isalpha()):
         bad("ship_to_country", "must be an ISO 3166 alpha-2 code (US, DE …)", "国家应为两位ISO代码（如US、DE）")
@@ -587,9 +656,10 @@ def _outbound_row(number: int, raw: dict, table, orders: dict, errors: list) -> 
         return
     ship_to = {"name": raw["ship_to_name"].strip(), "country": country, "address": raw["ship_to_address"].strip(),
                "postcode": raw.get("ship_to_postcode", "").strip() or None}
-    order = orders.setdefault(reference, {"row": number, "ship_to": ship_to, "lines": []})
+    order = orders.setdefault(reference, {"row": number, "ship_to": ship_to, "lines": [], "rows": []})
     if order["ship_to"] != ship_to:
         bad("ship_to_address", f"differs from the address given for this order in row {order['row']}",
             f"与第{order['row']}行同一订单的收件信息不一致")
         return
     order["lines"].append({"sku": raw["sku"].strip(), "qty": int(qty)})
+    order["rows"].append(number)

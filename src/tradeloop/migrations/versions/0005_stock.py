@@ -67,11 +67,11 @@ def upgrade() -> None:
     sa.Column('updated_at', tradeloop.kit.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_outbound_orders_enterprise_id_enterprises'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('enterprise_id', 'id', name=op.f('pk_outbound_orders')),
-    sa.UniqueConstraint('enterprise_id', 'number', name=op.f('uq_outbound_orders_enterprise_id_number'))
+    sa.UniqueConstraint('enterprise_id', 'number', name=op.f('uq_outbound_orders_enterprise_id_number')),
+    sa.UniqueConstraint('enterprise_id', 'reference', name=op.f('uq_outbound_orders_enterprise_id_reference'))
     )
     with op.batch_alter_table('outbound_orders', schema=None) as batch_op:
         batch_op.create_index('ix_outbound_orders_owner', ['warehouse_owner_id', 'warehouse_id', 'status'], unique=False)
-        batch_op.create_index('ix_outbound_orders_reference', ['enterprise_id', 'reference'], unique=False)
 
     op.create_table('return_orders',
     sa.Column('enterprise_id', sa.Uuid(), nullable=False),
@@ -243,7 +243,6 @@ def downgrade() -> None:
 
     op.drop_table('return_orders')
     with op.batch_alter_table('outbound_orders', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbound_orders_reference')
         batch_op.drop_index('ix_outbound_orders_owner')
 
     op.drop_table('outbound_orders')
