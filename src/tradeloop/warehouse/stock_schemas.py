@@ -6,6 +6,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 Qty = int
+#: Largest quantity of one line or count (units); beyond it is a typing error, not stock.
+MAX_QTY = 999_999_999
 
 
 class _In(BaseModel):
@@ -15,7 +17,7 @@ class _In(BaseModel):
 class InboundLineIn(_In):
     sku: str | None = Field(None, max_length=64, description="SKU; default: the declaration line's item no.")
     declaration_line_id: uuid.UUID | None = Field(None, description="the customs declaration line (the lot)")
-    expected_qty: Qty = Field(gt=0)
+    expected_qty: Qty = Field(gt=0, le=MAX_QTY)
     lot_code: str | None = Field(None, max_length=80)
 
 
@@ -31,8 +33,8 @@ class InboundCreate(_In):
 
 class ReceiveLineIn(_In):
     line_no: int
-    received_qty: Qty = Field(0, ge=0, description="good units counted in this receipt (added to stock)")
-    damaged_qty: Qty = Field(0, ge=0, description="damaged units counted (not added to stock)")
+    received_qty: Qty = Field(0, ge=0, le=MAX_QTY, description="good units counted in this receipt (added to stock)")
+    damaged_qty: Qty = Field(0, ge=0, le=MAX_QTY, description="damaged units counted (not added to stock)")
     reason: str | None = Field(None, max_length=500, description="required when the closed count differs")
 
 
@@ -82,7 +84,7 @@ class Address(_In):
 
 class OutboundLineIn(_In):
     sku: str = Field(min_length=1, max_length=64)
-    qty: Qty = Field(gt=0)
+    qty: Qty = Field(gt=0, le=MAX_QTY)
 
 
 class OutboundCreate(_In):
@@ -146,7 +148,7 @@ class OutboundRead(BaseModel):
 
 class ReturnLineIn(_In):
     sku: str = Field(min_length=1, max_length=64)
-    qty: Qty = Field(gt=0)
+    qty: Qty = Field(gt=0, le=MAX_QTY)
 
 
 class ReturnCreate(_In):
@@ -195,7 +197,8 @@ class LotAction(_In):
     """A change of one lot's stock: adjustment, disposal, return to China (退运), transfer or count."""
 
     kind: str = Field(description="adjust, dispose, return_to_origin, transfer, count")
-    qty: Qty | None = Field(None, description="units (signed for adjust); for count: the counted on-hand")
+    qty: Qty | None = Field(None, ge=-MAX_QTY, le=MAX_QTY,
+                            description="units (signed for adjust); for count: the counted on-hand")
     reason: str = Field(min_length=1, max_length=500)
     to_warehouse_id: uuid.UUID | None = Field(None, description="transfer: the receiving warehouse")
 
