@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.customs.builders import add_products, body_9810, exchange_round
-from tests.factories import bearer
+from tests.factories import bearer, login
 from tradeloop.customs.ceb import schema
 from tradeloop.customs.gateway import ExchangeFolders
 from tradeloop.customs.simulator import CustomsSimulator
@@ -48,15 +48,22 @@ def test_declaration_lifecycle_over_the_api(app, client, db, world):
     assert [d["id"] for d in listed["items"]] == [decl["id"]]
     assert client.get(f"{API}/declarations", params={"mode": "9610"}, headers=h).json()["items"] == []
 
-    # a receipt uploaded by hand that was already received changes nothing
+    # a receipt uploaded by hand (enterprise admins only) that was already received changes nothing
     receipt = client.get(f"{API}/messages/{incoming[0]['id']}/xml", headers=h).content
-    up = client.post(f"{API}/inbox", files={"file": ("r.xml", receipt, "text/xml")}, headers=h)
+    assert client.post(f"{API}/inbox", files={"file": ("r.xml", receipt, "text/xml")}, headers=h).status_code == 403
+    admin = {"X-CSRF-Token": login(client, world.a.users["admin"])}
+    up = client.post(f"{API}/inbox", files={"file": ("r.xml", receipt, "text/xml")}, headers=admin)
     assert up.status_code == 200 and up.json()["outcome"] == "duplicate"
 
 
-def test_uploaded_junk_goes_to_the_uploaders_quarantine_only(client, world):
+def test_uploaded_junk_goes_to_the_uploaders_quarantine_only(app, client, world):
+    from fastapi.testclient import TestClient
+
     ha, hb = bearer(world.a.keys["write"]), bearer(world.b.keys["write"])
-    up = client.post(f"{API}/inbox", files={"file": ("x.xml", b"<?xml version='1.0'?><a>", "text/xml")}, headers=ha)
+    with TestClient(app) as admin:
+        token = login(admin, world.a.users["admin"])
+        up = admin.post(f"{API}/inbox", files={"file": ("x.xml", b"<?xml version='1.0'?><a>", "text/xml")},
+                        headers={"X-CSRF-Token": token})
     assert up.json()["outcome"] == "quarantined"
     mine = client.get(f"{API}/quarantine", headers=ha).json()["items"]
     assert [i["reason_kind"] for i in mine] == ["malformed"]

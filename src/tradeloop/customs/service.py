@@ -224,7 +224,7 @@ class _Check:
             e.add("order_no", "is already used by another of your declarations", "订单编号已被本企业其他申报单使用")
         head["order_no"] = order_no or new_number("OWB" if mode == Mode.OVERSEAS_WAREHOUSE else "ORD")
         head["note"] = _text(e, "note", values.get("note"), "备注", 1000, required=False)
-        e.raise_if_any("The declaration has invalid fields.")
+        e.raise_if_any("The declaration has invalid fields.", "申报单有字段不符合要求")
         return Checked(head, lines)
 
     def _parties(self, values: dict, head: dict, mode: str, me) -> None:
@@ -734,6 +734,13 @@ def _first_time(repo: DeclarationRepository, decl: Declaration, code: str) -> st
 # --- monthly summary (汇总申报) -------------------------------------------------------------------
 
 
+def _check_month(month: str) -> None:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
+        raise ValidationFailed("The month must be YYYY-MM.", errors=[FieldError("month", "must be YYYY-MM",
+                                                                            "月份格式应为 YYYY-MM")],
+                               message_zh="月份格式应为 YYYY-MM")
+
+
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """The month ``YYYY-MM`` in Beijing time, as UTC instants [start, end)."""
     year, mon = int(month[:4]), int(month[5:7])
@@ -763,6 +770,7 @@ class SummaryGroup:
 
 def plan_summaries(session: Session, *, principal: Principal, month: str, lock: bool = False
                    ) -> list[SummaryGroup]:
+    _check_month(month)
     start, end = month_bounds(month)
     groups: dict[tuple, list[Declaration]] = defaultdict(list)
     for decl in DeclarationRepository(session, principal).summarisable(start, end, for_update=lock):
@@ -777,9 +785,7 @@ def create_summaries(session: Session, *, principal: Principal, month: str, conf
                      decl_agent_code: str | None = None, decl_agent_name: str | None = None) -> list[Summary]:
     """One CEB701 per merge group of the month's closed lists, queued for the outbox."""
     enterprise_id = principal.tenant(Action.WRITE)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
-        raise ValidationFailed("The month must be YYYY-MM.", errors=[FieldError("month", "must be YYYY-MM",
-                                                                            "月份格式应为 YYYY-MM")])
+    _check_month(month)
     errors = Errors()
     if decl_agent_code:
         _party_code(errors, "decl_agent_code", decl_agent_code, "报关单位代码")

@@ -34,9 +34,9 @@ class Errors:
             self.add(field, f"must be one of {', '.join(allowed)}",
                      f"{label_zh}必须是以下之一：{'、'.join(allowed)}")
 
-    def raise_if_any(self, detail: str = "The input has invalid fields.") -> None:
+    def raise_if_any(self, detail: str = "The input has invalid fields.", zh: str = "输入有误，请检查各字段") -> None:
         if self.items:
-            raise ValidationFailed(detail, errors=self.items)
+            raise ValidationFailed(detail, errors=self.items, message_zh=zh)
 
 
 def clean(value: str | None) -> str | None:

@@ -132,7 +132,7 @@ def create_inbound(session: Session, *, principal: Principal, data: InboundCreat
                                  product_id=product.id if product else None, declaration_id=decl_id,
                                  declaration_line_id=line.declaration_line_id, lot_code=code or None,
                                  expected_qty=line.expected_qty))
-    errors.raise_if_any("The inbound order has invalid lines.")
+    errors.raise_if_any("The inbound order has invalid lines.", "入库单有行不符合要求")
     order = InboundOrder(enterprise_id=me, id=uuid7(), number=next_number(session, me, "inbound", "IB"),
                          warehouse_owner_id=warehouse.enterprise_id, warehouse_id=warehouse.id,
                          shipment_id=data.shipment_id, reference=clean(data.reference), expected_at=data.expected_at,
@@ -212,7 +212,8 @@ def receive_inbound(session: Session, *, principal: Principal, inbound_id: uuid.
             if (line.short_qty or line.over_qty or line.damaged_qty) and not line.discrepancy_reason:
                 errors.add(f"lines[{i}].reason", "a short, over or damaged count needs a reason",
                            "短少、溢收或破损须填写原因")
-        errors.raise_if_any("Discrepancies need a reason before the inbound order is closed.")
+        errors.raise_if_any("Discrepancies need a reason before the inbound order is closed.",
+                            "关闭入库单前须为每处差异填写原因")
         order.status, order.received_at = InboundStatus.RECEIVED, now
     session.flush()
     _record(session, principal, "stock.inbound.receive", "inbound_order", order, before=before,
@@ -382,7 +383,7 @@ def create_return(session: Session, *, principal: Principal, data: ReturnCreate)
         raise ValidationFailed("A return needs its outbound order or a warehouse.", errors=[FieldError(
             "warehouse_id", "is required without an outbound order", "未关联出库单时须指定仓库")])
     lines = _return_lines(session, repo, outbound, data, errors)
-    errors.raise_if_any("The return has invalid lines.")
+    errors.raise_if_any("The return has invalid lines.", "退货单有行不符合要求")
     order = ReturnOrder(enterprise_id=me, id=uuid7(), number=next_number(session, me, "return", "RT"),
                         warehouse_owner_id=owner_id, warehouse_id=warehouse_id,
                         outbound_id=outbound.id if outbound else None, status=ReturnStatus.EXPECTED,
@@ -460,7 +461,7 @@ def inspect_return(session: Session, *, principal: Principal, return_id: uuid.UU
     for n in lines:
         if n not in given:
             errors.add("lines", f"line {n} has no disposition", f"第{n}行缺少处理方式")
-    errors.raise_if_any("Every returned line needs a disposition.")
+    errors.raise_if_any("Every returned line needs a disposition.", "每一退货行都须选择处理方式")
     before = audit.snapshot(order)
     ledger = StockLedger(session, principal)
     document = Document("return", order.id, order.number)
