@@ -359,3 +359,27 @@ def test_concurrent_returns_never_exceed_what_was_shipped(db, world, exporter, w
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["ok", "refused", "refused", "refused"]
+
+
+def test_an_inbound_order_from_a_shipment_carries_its_declaration_lines(db, world, exporter, wh):
+    from tests.logistics.builders import create_shipment, shipment_body
+
+    from tests.customs.builders import submit
+
+    decl = declaration_lines(db, world, exporter)[0].declaration_id
+    submit(db, exporter, decl)
+    with db.transaction(write=False) as s:
+        from tradeloop.customs.repository import DeclarationRepository
+
+        declaration = DeclarationRepository(s, principal_of(exporter)).get(decl)
+    shipment = create_shipment(db, exporter, shipment_body(world, declaration))
+    p = principal_of(exporter)
+    with db.transaction() as s:
+        order = stock.create_inbound(s, principal=p, data=InboundCreate(shipment_id=shipment.id))
+        lines = StockRepository(s, p).inbound_lines(order)
+    assert order.warehouse_id == wh and order.reference == shipment.number
+    assert [(li.sku, li.expected_qty) for li in lines] == [("SILK-SCARF-01", 500), ("SILK-BLOUSE-02", 120)]
+    with pytest.raises(Conflict), db.transaction() as s:  # one open inbound order per shipment
+        stock.create_inbound(s, principal=p, data=InboundCreate(shipment_id=shipment.id))
+    with db.transaction(write=False) as s:
+        assert StockRepository(s, p).discrepancies(shipment_id=shipment.id) == []
