@@ -362,9 +362,8 @@ def test_concurrent_returns_never_exceed_what_was_shipped(db, world, exporter, w
 
 
 def test_an_inbound_order_from_a_shipment_carries_its_declaration_lines(db, world, exporter, wh):
-    from tests.logistics.builders import create_shipment, shipment_body
-
     from tests.customs.builders import submit
+    from tests.logistics.builders import create_shipment, shipment_body
 
     decl = declaration_lines(db, world, exporter)[0].declaration_id
     submit(db, exporter, decl)
@@ -383,3 +382,18 @@ def test_an_inbound_order_from_a_shipment_carries_its_declaration_lines(db, worl
         stock.create_inbound(s, principal=p, data=InboundCreate(shipment_id=shipment.id))
     with db.transaction(write=False) as s:
         assert StockRepository(s, p).discrepancies(shipment_id=shipment.id) == []
+
+
+def test_the_movement_list_gives_each_lot_movement_its_running_balance(client, db, world, exporter, wh):
+    from tests.factories import bearer
+
+    lines = declaration_lines(db, world, exporter)
+    stock_from_declaration(db, exporter, wh, lines[:1], {"SILK-SCARF-01": 10})
+    order = outbound(db, exporter, wh, [("SILK-SCARF-01", 3)])
+    with db.transaction() as s:
+        stock.ship_outbound(s, principal=principal_of(exporter), outbound_id=order.id,
+                            data=ShipIn(carrier="UPS", tracking_no="1Z"))
+    lot = lots_of(db, exporter, "SILK-SCARF-01")[0]
+    page = client.get("/api/v1/stock/movements", params={"lot_id": str(lot.id)},
+                      headers=bearer(world.a.keys["read"])).json()["items"]
+    assert [(m["kind"], m["on_hand_after"]) for m in page] == [("outbound", 7), ("allocate", 10), ("receipt", 10)]

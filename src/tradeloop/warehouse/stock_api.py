@@ -116,14 +116,16 @@ def lot_action(lot_id: uuid.UUID, body: LotAction, principal: CurrentPrincipal, 
 @router.get("/stock/movements", response_model=Page[MovementRead])
 def movements(principal: CurrentPrincipal, db: DB, cursor: Cursor = None, limit: Limit = None,
               lot_id: uuid.UUID | None = None, warehouse_id: uuid.UUID | None = None, sku: str | None = None):
-    """The append-only ledger, oldest first; ``on_hand_after`` is the running balance of the lot."""
+    """The append-only ledger, newest first like every list; with ``lot_id`` each item carries
+    ``on_hand_after``, the lot's running balance just after that movement."""
     repo = StockRepository(db, principal)
     rows, nxt = repo.page(repo.movements(lot_id=lot_id, warehouse_id=warehouse_id, sku=sku).order_by(None),
                           StockMovement.id, cursor=cursor, limit=limit)
     items = [MovementRead.model_validate(m) for m in rows]
     if lot_id and rows:
-        running = repo.on_hand_before(lot_id, rows[0].id)
-        for item in items:
+        oldest_first = sorted(items, key=lambda item: item.id)
+        running = repo.on_hand_before(lot_id, oldest_first[0].id)
+        for item in oldest_first:
             running += item.d_on_hand
             item.on_hand_after = running
     return Page(items=items, next_cursor=nxt)

@@ -183,6 +183,8 @@ def receive_inbound(session: Session, *, principal: Principal, inbound_id: uuid.
     _require(order.status, {InboundStatus.EXPECTED, InboundStatus.RECEIVING}, "inbound order", "入库单")
     lines = {li.line_no: li for li in repo.inbound_lines(order)}
     errors = Errors()
+    if not data.lines and not data.close:
+        errors.add("lines", "count at least one line, or close the order", "请至少录入一行收货数量，或关闭入库单")
     for i, given in enumerate(data.lines):
         if given.line_no not in lines:
             errors.add(f"lines[{i}].line_no", "is not a line of this inbound order", "不是该入库单的行号")
@@ -347,6 +349,10 @@ def deliver_outbound(session: Session, *, principal: Principal, outbound_id: uui
 def cancel_outbound(session: Session, *, principal: Principal, outbound_id: uuid.UUID, reason: str) -> OutboundOrder:
     """Cancel before shipping; allocated units are released to the lots they came from."""
     principal.tenant(Action.WRITE)
+    reason = clean(reason)
+    if not reason:
+        raise ValidationFailed("A cancellation needs a reason.", errors=[FieldError("reason", "is required",
+                                                                                   "取消原因为必填项")])
     repo = StockRepository(session, principal)
     order = repo.outbound(outbound_id, for_update=True)
     _require(order.status, {OutboundStatus.CREATED, OutboundStatus.ALLOCATED, OutboundStatus.PICKED},
