@@ -516,6 +516,7 @@ def update_declaration(session: Session, *, principal: Principal, declaration_id
         values["order_no"] = decl.order_no  # keys customs already knows stay the same
         values["logistics_no"] = decl.logistics_no
     checked = _Check(session, principal).run(values, current_id=decl.id)
+    _refuse_if_shipped(session, principal, repo.lines(decl.id))
     before = _snapshot(session, repo, decl)
     for key, value in checked.head.items():
         setattr(decl, key, value)
@@ -526,6 +527,17 @@ def update_declaration(session: Session, *, principal: Principal, declaration_id
     audit.record(session, principal=principal, action="customs.declaration.update", entity_type="declaration",
                  entity_id=decl.id, before=before, after=_snapshot(session, repo, decl))
     return decl
+
+
+def _refuse_if_shipped(session: Session, principal: Principal, lines: list[DeclarationLine]) -> None:
+    """Lines a shipment already carries cannot be replaced (a correction after rejection): the shipment
+    must let go of them first."""
+    from tradeloop.logistics.repository import ShipmentRepository  # logistics builds on customs
+
+    if lines and ShipmentRepository(session, principal).shipped_qty([li.id for li in lines]):
+        raise Conflict("A shipment carries this declaration's lines: take them off the shipment before "
+                       "correcting the declaration.",
+                       message_zh="该申报单的商品已装入头程运输单，请先从运输单中移除再修改")
 
 
 def _require_editable(decl: Declaration) -> None:
