@@ -244,4 +244,84 @@ def _demo_customs(db, settings: Settings, silk, us_warehouse, de_warehouse) -> i
     gateway.dispatch(db, folders)
     simulator.run_once()
     gateway.poll(db, folders)
+    _demo_logistics_and_stock(db, silk, ids[0], ids[2])
     return len(ids) + 1
+
+
+def _demo_logistics_and_stock(db, silk, us_declaration, de_declaration) -> None:
+    """The first US declaration travels by sea to Ontario (tracking events), is received with one carton
+    short, and sells through outbound orders (one returned and restocked); the German one is still at sea,
+    its estimated arrival later than planned."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from tradeloop.customs.repository import DeclarationRepository
+    from tradeloop.logistics import events
+    from tradeloop.logistics import service as logistics
+    from tradeloop.warehouse import stock_service as stock
+    from tradeloop.warehouse.stock_schemas import (
+        InboundCreate,
+        InspectIn,
+        OutboundCreate,
+        ReceiveIn,
+        ReturnCreate,
+        ShipIn,
+    )
+
+    now = datetime.now(UTC)
+    sailed = now - timedelta(days=20)
+    with db.transaction() as s:
+        decls = DeclarationRepository(s, silk)
+        us, de = decls.get(us_declaration), decls.get(de_declaration)
+        legs = [{"mode": "sea", "from_locode": "CNSHA", "to_locode": "USLAX", "carrier_name": "COSCO",
+                 "carrier_scac": "COSU", "vessel_name": "COSCO SHIPPING ARIES", "voyage_no": "045E",
+                 "distance_km": "10470", "planned_departure": sailed.isoformat(),
+                 "planned_arrival": (sailed + timedelta(days=14)).isoformat()},
+                {"mode": "road", "from_locode": "USLAX", "to_locode": "USONT",
+                 "planned_departure": (sailed + timedelta(days=15)).isoformat(),
+                 "planned_arrival": (sailed + timedelta(days=16)).isoformat()}]
+        to_us = logistics.create_shipment(s, principal=silk, data={
+            "warehouse_id": str(us.warehouse_id), "bl_no": us.bill_no, "legs": legs,
+            "containers": [{"container_no": "CSQU3054383", "seal_no": "CN2611001", "size_type": "45G1"}],
+            "lines": [{"declaration_id": str(us.id)}]})
+        de_legs = [{"mode": "sea", "from_locode": "CNSHA", "to_locode": "DEHAM", "carrier_name": "MSC",
+                    "carrier_scac": "MSCU", "vessel_name": "MSC GULSUN", "voyage_no": "FE612W", "distance_km": "19500",
+                    "planned_departure": (now - timedelta(days=25)).isoformat(),
+                    "planned_arrival": (now - timedelta(days=2)).isoformat()}]
+        to_de = logistics.create_shipment(s, principal=silk, data={
+            "warehouse_id": str(de.warehouse_id), "bl_no": de.bill_no, "legs": de_legs,
+            "containers": [{"container_no": "MSCU6639870", "seal_no": "CN2611003", "size_type": "42G1"}],
+            "lines": [{"declaration_id": str(de.id)}]})
+
+        def event(shipment, code, at, where, classifier="ACT", kind="TRANSPORT"):
+            return {"event_id": str(uuid.uuid4()), "shipment_number": shipment.number,
+                    "event_created_at": min(at, now).isoformat(), "event_time": at.isoformat(),
+                    "classifier": classifier, "event_type": kind, "event_code": code, "location": where}
+
+        events.apply_events(s, principal=silk, events=[
+            event(to_us, "GTOT", sailed - timedelta(days=1), "CNSHA", kind="EQUIPMENT"),
+            event(to_us, "DEPA", sailed, "CNSHA"), event(to_us, "ARRI", sailed + timedelta(days=15), "USLAX"),
+            event(to_us, "GTIN", sailed + timedelta(days=16), "USONT", kind="EQUIPMENT"),
+            event(to_de, "DEPA", now - timedelta(days=24), "CNSHA"),
+            event(to_de, "ARRI", now + timedelta(days=3), "DEHAM", classifier="EST")])
+        inbound = stock.create_inbound(s, principal=silk, data=InboundCreate(shipment_id=to_us.id))
+        counted = [{"line_no": 1, "received_qty": 1180, "damaged_qty": 5, "reason": "外箱破损5条，短少15条"},
+                   {"line_no": 2, "received_qty": 300}]
+        stock.receive_inbound(s, principal=silk, inbound_id=inbound.id, data=ReceiveIn(close=True, lines=counted))
+        ship_to = [("Emily Carter", "US", "12 Oak St, Austin, TX", "78701"),
+                   ("Liam Johnson", "US", "88 Pine Ave, Portland, OR", "97201"),
+                   ("Sophia Martinez", "US", "5 Bay Rd, Miami, FL", "33101")]
+        orders = []
+        for n, (name, country, address, postcode) in enumerate(ship_to, start=1):
+            order = stock.create_outbound(s, principal=silk, data=OutboundCreate(
+                warehouse_id=us.warehouse_id, reference=f"amazon:113-20261{n:02d}", allocate=True,
+                ship_to={"name": name, "country": country, "address": address, "postcode": postcode},
+                lines=[{"sku": "SC-MUL-90", "qty": 2 * n}, {"sku": "BL-CREPE-M", "qty": 1}]))
+            stock.ship_outbound(s, principal=silk, outbound_id=order.id, data=ShipIn(
+                carrier="UPS", tracking_no=f"1Z999AA1012345678{n}"))
+            orders.append(order)
+        back = stock.create_return(s, principal=silk, data=ReturnCreate(outbound_id=orders[0].id, reason="尺寸不合适",
+                                                                        lines=[{"sku": "BL-CREPE-M", "qty": 1}]))
+        stock.receive_return(s, principal=silk, return_id=back.id)
+        stock.inspect_return(s, principal=silk, return_id=back.id, data=InspectIn(lines=[
+            {"line_no": 1, "condition": "完好，吊牌齐全", "disposition": "restock"}]))
