@@ -1,0 +1,163 @@
+"""Queries of sales lines and import profiles, each from the tenant's own statement.
+
+The order-level view is a query over the lines (``orders``): one row per ``(channel, external_order_id)``
+with its line count, units, amounts and the earliest order and latest ship date. Later modules (fulfilment,
+lineage) read the lines by SKU, ship date, status and fulfilment channel through ``filtered``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Select, case, func, select, update
+from sqlalchemy.orm import Session
+
+from tradeloop.catalog.models import Product
+from tradeloop.kit.errors import NotFound
+from tradeloop.kit.models import utcnow
+from tradeloop.kit.pagination import paginate
+from tradeloop.kit.sql import contains_any, escape_like
+from tradeloop.kit.tenancy import Action, Principal
+from tradeloop.sales.models import ImportProfile, SalesOrderLine
+
+
+class SalesRepository:
+    def __init__(self, session: Session, principal: Principal):
+        self.session = session
+        self.principal = principal
+
+    @property
+    def tenant(self) -> uuid.UUID:
+        return self.principal.tenant(Action.READ)
+
+    def readable(self) -> Select:
+        return select(SalesOrderLine).where(SalesOrderLine.enterprise_id == self.tenant)
+
+    def get(self, line_id: uuid.UUID) -> SalesOrderLine:
+        row = self.session.scalar(self.readable().where(SalesOrderLine.id == line_id))
+        if row is None:
+            raise NotFound("Sales line not found.", message_zh="未找到该销售行")
+        return row
+
+    def _where(self, stmt: Select, *, channel: str | None = None, status: str | None = None,
+               sku: str | None = None, order_id: str | None = None, q: str | None = None,
+               date_from: datetime | None = None, date_to: datetime | None = None,
+               sku_unknown: bool | None = None, fulfillment_channel: str | None = None,
+               import_id: uuid.UUID | None = None) -> Select:
+        t = SalesOrderLine
+        if channel:
+            stmt = stmt.where(t.channel == channel)
+        if status:
+            stmt = stmt.where(t.status == status)
+        if sku:
+            stmt = stmt.where(t.sku == sku.strip())
+        if order_id:
+            stmt = stmt.where(t.external_order_id == order_id.strip())
+        if q:
+            stmt = stmt.where(contains_any([t.external_order_id, t.sku, t.marketplace], q.strip()))
+        if date_from is not None:
+            stmt = stmt.where(t.order_date >= date_from)
+        if date_to is not None:
+            stmt = stmt.where(t.order_date < date_to)
+        if sku_unknown is not None:
+            stmt = stmt.where(t.sku_unknown.is_(sku_unknown))
+        if fulfillment_channel:
+            stmt = stmt.where(t.fulfillment_channel == fulfillment_channel)
+        if import_id is not None:
+            stmt = stmt.where(t.import_id == import_id)
+        return stmt
+
+    def filtered(self, **filters) -> Select:
+        """Lines matching the filters; ``date_to`` is exclusive."""
+        return self._where(self.readable(), **filters)
+
+    def page(self, *, cursor: str | None, limit: int | None, **filters):
+        return paginate(self.session, self.filtered(**filters), SalesOrderLine.id, cursor=cursor, limit=limit)
+
+    def count(self, **filters) -> int:
+        return self.session.scalar(select(func.count()).select_from(self.filtered(**filters).subquery()))
+
+    def orders(self, **filters) -> Select:
+        """One row per order: channel, external_order_id, lines, units, currency, item price, first order
+        date, last ship date."""
+        t = SalesOrderLine
+        stmt = select(t.channel, t.external_order_id, func.count().label("lines"),
+                      func.sum(t.quantity).label("units"), func.max(t.currency).label("currency"),
+                      func.sum(t.item_price_minor).label("item_price_minor"),
+                      func.min(t.order_date).label("order_date"), func.max(t.ship_date).label("ship_date"))
+        stmt = self._where(stmt.where(t.enterprise_id == self.tenant), **filters)
+        return stmt.group_by(t.channel, t.external_order_id)
+
+    def unknown_skus(self, *, q: str | None = None) -> list:
+        """SKUs of lines not linked to the catalogue: lines, units, first and last order date, and whether the
+        catalogue has the SKU now (the lines can then be linked)."""
+        t = SalesOrderLine
+        in_catalogue = select(Product.id).where(Product.enterprise_id == t.enterprise_id,
+                                                Product.sku == t.sku).exists()
+        stmt = (select(t.sku, func.count().label("lines"), func.sum(t.quantity).label("units"),
+                       func.min(t.order_date).label("first_order_date"),
+                       func.max(t.order_date).label("last_order_date"),
+                       func.max(case((in_catalogue, 1), else_=0)).label("in_catalogue"))
+                .where(t.enterprise_id == self.tenant, t.sku_unknown.is_(True)))
+        if q:
+            stmt = stmt.where(t.sku.like("%" + escape_like(q.strip()) + "%", escape="\\"))
+        return list(self.session.execute(stmt.group_by(t.sku).order_by(func.count().desc(), t.sku)))
+
+    def product_ids(self, skus: list[str]) -> dict[str, uuid.UUID]:
+        """Catalogue product of each SKU that has one (one query per 500 SKUs)."""
+        out: dict[str, uuid.UUID] = {}
+        for i in range(0, len(skus), 500):
+            out.update(self.session.execute(select(Product.sku, Product.id).where(
+                Product.enterprise_id == self.tenant, Product.sku.in_(skus[i:i + 500]))).tuples().all())
+        return out
+
+    def link_known_skus(self, skus: list[str] | None = None) -> int:
+        """Link lines flagged ``sku_unknown`` whose SKU the catalogue has now; returns how many."""
+        t = SalesOrderLine
+        tenant = self.principal.tenant(Action.WRITE)
+        stmt = select(t.sku).where(t.enterprise_id == tenant, t.sku_unknown.is_(True)).distinct()
+        if skus is not None:
+            stmt = stmt.where(t.sku.in_(skus))
+        unknown = list(self.session.scalars(stmt))
+        found = self.product_ids(unknown) if unknown else {}
+        linked = 0
+        for sku, product_id in found.items():
+            linked += self.session.execute(update(t).where(
+                t.enterprise_id == tenant, t.sku_unknown.is_(True), t.sku == sku).values(
+                product_id=product_id, sku_unknown=False, updated_at=utcnow())
+                .execution_options(synchronize_session=False)).rowcount
+        return linked
+
+
+class ProfileRepository:
+    def __init__(self, session: Session, principal: Principal):
+        self.session = session
+        self.principal = principal
+
+    def readable(self) -> Select:
+        return select(ImportProfile).where(ImportProfile.enterprise_id == self.principal.tenant(Action.READ))
+
+    def get(self, profile_id: uuid.UUID, *, for_update: bool = False) -> ImportProfile:
+        stmt = self.readable().where(ImportProfile.id == profile_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = self.session.scalar(stmt)
+        if row is None:
+            raise NotFound("Import profile not found.", message_zh="未找到该导入方案")
+        return row
+
+    def by_name(self, name: str) -> ImportProfile | None:
+        return self.session.scalar(self.readable().where(ImportProfile.name == name.strip()))
+
+    def all(self) -> list[ImportProfile]:
+        return list(self.session.scalars(self.readable().order_by(ImportProfile.name)))
+
+    def page(self, *, cursor: str | None, limit: int | None):
+        return paginate(self.session, self.readable(), ImportProfile.id, cursor=cursor, limit=limit)
+
+    def name_taken(self, name: str, *, except_id: uuid.UUID | None = None) -> bool:
+        stmt = self.readable().where(ImportProfile.name == name)
+        if except_id is not None:
+            stmt = stmt.where(ImportProfile.id != except_id)
+        return self.session.scalar(stmt.limit(1)) is not None

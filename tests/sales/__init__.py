@@ -1,0 +1,1 @@
+"""Sales: importers, the bulk upsert, the import job, API and pages."""
