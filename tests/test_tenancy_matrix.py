@@ -98,17 +98,107 @@ OPERATIONS = {
     ("GET", "/api/v1/customs/summaries"): ("read", None),
     ("POST", "/api/v1/customs/summaries"): ("write", lambda w: {"month": w.ids["month"]}),
     ("GET", "/api/v1/customs/summaries/{summary_id}"): ("read", None),
-    ("POST", "/api/v1/customs/inbox"): ("write", "receipt-file"),
+    ("POST", "/api/v1/customs/summaries/{summary_id}/withdraw"): ("write", None),
+    ("POST", "/api/v1/customs/inbox"): ("manage", "receipt-file"),
+    ("POST", "/api/v1/customs/quarantine/{item_id}/reprocess"): ("write", None),
+    ("POST", "/api/v1/customs/admin/quarantine/{item_id}/reprocess"): ("platform", None),
     ("GET", "/api/v1/customs/quarantine"): ("read", None),
     ("GET", "/api/v1/customs/quarantine/{item_id}/file"): ("read", None),
     ("POST", "/api/v1/customs/quarantine/{item_id}/resolve"): ("write", lambda w: {"resolution": "已核实"}),
     ("GET", "/api/v1/customs/admin/quarantine"): ("platform", None),
     ("GET", "/api/v1/customs/admin/quarantine/{item_id}/file"): ("platform", None),
     ("POST", "/api/v1/customs/admin/quarantine/{item_id}/resolve"): ("platform", lambda w: {"resolution": "已核实"}),
+    ("GET", "/api/v1/stock"): ("read", None),
+    ("GET", "/api/v1/stock/skus/{sku}"): ("read", None),
+    ("GET", "/api/v1/stock/lots"): ("read", None),
+    ("GET", "/api/v1/stock/lots/{lot_id}"): ("read", None),
+    ("POST", "/api/v1/stock/lots/{lot_id}/actions"): ("write", lambda w: {"kind": "adjust", "qty": 1,
+                                                                          "reason": "盘点差异"}),
+    ("GET", "/api/v1/stock/movements"): ("read", None),
+    ("POST", "/api/v1/inbound"): ("write", lambda w: {"warehouse_id": str(w.ids["warehouse_id"]), "lines": [
+        {"sku": "A-SECRET-SKU-1", "expected_qty": 5}]}),
+    ("GET", "/api/v1/inbound"): ("read", None),
+    ("GET", "/api/v1/inbound/{inbound_id}"): ("read", None),
+    ("POST", "/api/v1/inbound/{inbound_id}/receive"): ("write", lambda w: {"lines": [
+        {"line_no": 1, "received_qty": 1}]}),
+    ("POST", "/api/v1/outbound"): ("write", lambda w: _outbound_body(w)),
+    ("POST", "/api/v1/outbound/import"): ("write", "outbound-file"),
+    ("GET", "/api/v1/outbound"): ("read", None),
+    ("GET", "/api/v1/outbound/{outbound_id}"): ("read", None),
+    ("POST", "/api/v1/outbound/{outbound_id}/allocate"): ("write", None),
+    ("POST", "/api/v1/outbound/{outbound_id}/pick"): ("write", None),
+    ("POST", "/api/v1/outbound/{outbound_id}/ship"): ("write", lambda w: {"carrier": "UPS",
+                                                                          "tracking_no": "1Z0000000000000001"}),
+    ("POST", "/api/v1/outbound/{outbound_id}/deliver"): ("write", lambda w: {}),
+    ("POST", "/api/v1/outbound/{outbound_id}/cancel"): ("write", lambda w: {"reason": "买家取消"}),
+    ("POST", "/api/v1/returns"): ("write", lambda w: {"warehouse_id": str(w.ids["warehouse_id"]), "lines": [
+        {"sku": "A-SECRET-SKU-1", "qty": 1}]}),
+    ("GET", "/api/v1/returns"): ("read", None),
+    ("GET", "/api/v1/returns/{return_id}"): ("read", None),
+    ("POST", "/api/v1/returns/{return_id}/receive"): ("write", None),
+    ("POST", "/api/v1/returns/{return_id}/inspect"): ("write", lambda w: {"lines": [
+        {"line_no": 1, "disposition": "restock"}]}),
+    ("GET", "/api/v1/logistics/shipments"): ("read", None),
+    ("POST", "/api/v1/logistics/shipments"): ("write", lambda w: _shipment_body()),
+    ("GET", "/api/v1/logistics/shipments/{shipment_id}"): ("read", None),
+    ("PATCH", "/api/v1/logistics/shipments/{shipment_id}"): ("write", lambda w: {
+        "reference": f"R{uuid.uuid4().hex[:6]}"}),
+    ("DELETE", "/api/v1/logistics/shipments/{shipment_id}"): ("write", None),
+    ("GET", "/api/v1/logistics/shipments/{shipment_id}/events"): ("read", None),
+    ("POST", "/api/v1/logistics/events"): ("write", lambda w: {"events": [_tracking_event(w)]}),
+    ("POST", "/api/v1/logistics/events/import"): ("write", "events-file"),
+    ("GET", "/api/v1/logistics/late"): ("read", None),
+    ("GET", "/api/v1/wms/skus"): ("read", None),
+    ("POST", "/api/v1/wms/skus"): ("write", lambda w: {"sku": f"W-{uuid.uuid4().hex[:8]}", "declared_name_zh": "矩阵杯",
+                                                       "hs_code": "6214100090", "customs_unit": "011"}),
+    ("POST", "/api/v1/wms/inbound-orders"): ("write", lambda w: {"warehouse_id": str(w.ids["warehouse_id"]), "lines": [
+        {"sku": "A-SECRET-SKU-1", "expected_qty": 5}]}),
+    ("GET", "/api/v1/wms/inbound-orders/{number}"): ("read", None),
+    ("POST", "/api/v1/wms/outbound-orders"): ("write", lambda w: _outbound_body(w)),
+    ("GET", "/api/v1/wms/outbound-orders/{number}"): ("read", None),
+    ("POST", "/api/v1/wms/outbound-orders/{number}/cancel"): ("write", lambda w: {"reason": "买家取消"}),
+    ("GET", "/api/v1/wms/inventory"): ("read", None),
+    ("GET", "/api/v1/wms/inventory/log"): ("read", None),
+    ("GET", "/api/v1/wms/inventory/age"): ("read", None),
+    ("POST", "/api/v1/wms/returns"): ("write", lambda w: {"warehouse_id": str(w.ids["warehouse_id"]), "lines": [
+        {"sku": "A-SECRET-SKU-1", "qty": 1}]}),
+    ("GET", "/api/v1/wms/returns/{number}"): ("read", None),
+    ("POST", "/api/v1/wms/returns/{number}/disposition"): ("write", lambda w: {"lines": [
+        {"line_no": 1, "disposition": "restock"}]}),
+    ("POST", "/api/v1/webhooks"): ("manage", lambda w: {"url": "https://erp.example.com/hooks",
+                                                        "event_types": ["outbound.shipped"]}),
+    ("GET", "/api/v1/webhooks"): ("manage", None),
+    ("DELETE", "/api/v1/webhooks/{subscription_id}"): ("manage", None),
+    ("GET", "/api/v1/webhooks/{subscription_id}/deliveries"): ("manage", None),
+    ("GET", "/api/v1/sales/orders"): ("read", None),
+    ("POST", "/api/v1/sales/imports"): ("write", "sales-orders-file"),
+    ("GET", "/api/v1/sales/imports"): ("read", None),
+    ("GET", "/api/v1/sales/imports/{import_id}"): ("read", None),
+    ("GET", "/api/v1/sales/imports/{import_id}/errors"): ("read", None),
+    ("GET", "/api/v1/sales/profiles"): ("read", None),
+    ("POST", "/api/v1/sales/profiles"): ("write", lambda w: _sales_profile_body(f"P-{uuid.uuid4().hex[:8]}")),
+    ("GET", "/api/v1/sales/profiles/{profile_id}"): ("read", None),
+    ("PATCH", "/api/v1/sales/profiles/{profile_id}"): ("write", lambda w: {"name": f"P-{uuid.uuid4().hex[:8]}"}),
+    ("DELETE", "/api/v1/sales/profiles/{profile_id}"): ("write", None),
+    ("GET", "/api/v1/sales/unknown-skus"): ("read", None),
     ("GET", "/api/v1/audit"): ("read", None),
     ("GET", "/api/v1/reference/datasets"): ("auth", None),
     ("GET", "/api/v1/reference/{dataset}"): ("auth", None),
     ("GET", "/api/v1/stats/overview"): ("stats", None),
+}
+
+#: Steps that need their document in another state than the default target: path parameter → target key.
+PATH_IDS = {
+    ("POST", "/api/v1/customs/summaries/{summary_id}/withdraw"): {"summary_id": "rejected_summary_id"},
+    ("POST", "/api/v1/outbound/{outbound_id}/pick"): {"outbound_id": "allocated_outbound_id"},
+    ("POST", "/api/v1/outbound/{outbound_id}/ship"): {"outbound_id": "allocated_outbound_id"},
+    ("POST", "/api/v1/outbound/{outbound_id}/deliver"): {"outbound_id": "shipped_outbound_id"},
+    ("POST", "/api/v1/returns/{return_id}/inspect"): {"return_id": "received_return_id"},
+    ("GET", "/api/v1/wms/inbound-orders/{number}"): {"number": "inbound_number"},
+    ("GET", "/api/v1/wms/outbound-orders/{number}"): {"number": "outbound_number"},
+    ("POST", "/api/v1/wms/outbound-orders/{number}/cancel"): {"number": "outbound_number"},
+    ("GET", "/api/v1/wms/returns/{number}"): {"number": "return_number"},
+    ("POST", "/api/v1/wms/returns/{number}/disposition"): {"number": "received_return_number"},
 }
 
 ALLOWED = {
@@ -156,14 +246,23 @@ def _targets(db, world) -> Targets:
         product = catalog.create_product(s, principal=system, data=ProductCreate(
             sku="A-SECRET-SKU-1", name_zh="甲企业的围巾", declared_name="围巾", hs_code="6214100090",
             customs_unit="011", unit1="011", unit1_factor=1, gross_weight_kg="0.1", net_weight_kg="0.08"))
-    customs = _customs_targets(db, world, system)
+    customs = {**_customs_targets(db, world, system), **_stock_targets(db, world, system)}
+    customs.update(_sales_targets(db, system))
     ids = {"membership_id": viewer_membership.id, "api_key_id": key.id, "enterprise_id": a.enterprise.id,
            "warehouse_id": a.warehouse.id, "client_id": link.id, "evidence_id": evidence.id,
            "filing_id": filing.id, "dataset": "countries", "product_id": product.id, **customs}
     secrets = [str(a.warehouse.id), a.warehouse.code, str(evidence.id), str(filing.id), str(viewer_membership.id),
                a.enterprise.uscc, str(key.id), str(link.id), str(product.id), product.sku,
-               *(str(customs[k]) for k in ("declaration_id", "message_id", "summary_id", "item_id")),
+               *(str(customs[k]) for k in ("declaration_id", "message_id", "summary_id", "item_id", "lot_id",
+                                           "inbound_id", "outbound_id", "return_id")),
                customs["cop_no"]]
+    logistics = _logistics_targets(db, system)
+    ids.update(logistics)
+    secrets += [str(logistics["shipment_id"]), logistics["shipment_number"]]
+    wms = _wms_targets(db, system, ids)
+    ids.update(wms)
+    secrets += [str(wms["subscription_id"]), "a-secret-hooks.example.com"]
+    secrets += [str(customs["import_id"]), str(customs["profile_id"]), "A-SECRET-ORDER-1", "A-SECRET-PROFILE"]
     return Targets(ids, world.b.enterprise.uscc, secrets)
 
 
@@ -207,10 +306,132 @@ def _customs_targets(db, world, system) -> dict:
         [summary] = service.create_summaries(s, principal=system, month=month, config=config)
     closed()
     with db.transaction() as s:
+        [rejected] = service.create_summaries(s, principal=system, month=month, config=config)
+    from tests.customs.builders import reject_summary
+
+    gateway.dispatch(db, folders)
+    for sent in folders.outbox.glob("CEB701*"):
+        sent.unlink()  # customs answers this one with a rejection, not the simulator's acceptance
+    reject_summary(db, rejected)
+    closed()
+    with db.transaction() as s:
         draft = service.create_declaration(s, principal=system, data=_declaration_body(targets))
         item = inbound.upload_receipt(s, principal=system, filename="a-junk.xml", data=b"<not-xml", max_bytes=1000)
     return {"declaration_id": draft.id, "cop_no": draft.cop_no, "message_id": message.id, "summary_id": summary.id,
-            "month": month, "item_id": item.quarantine_id}
+            "rejected_summary_id": rejected.id, "month": month, "item_id": item.quarantine_id}
+
+
+def _outbound_body(w) -> dict:
+    return {"warehouse_id": str(w.ids["warehouse_id"]), "ship_to": {"name": "Jane Roe", "country": "US",
+                                                                    "address": "1 Main St"},
+            "lines": [{"sku": "A-SECRET-SKU-1", "qty": 1}]}
+
+
+def _stock_targets(db, world, system) -> dict:
+    """Stock of tenant a in its own warehouse, and its documents in each state a step needs."""
+    from tradeloop.warehouse import stock_service as stock
+    from tradeloop.warehouse.stock_schemas import InboundCreate, OutboundCreate, ReceiveIn, ReturnCreate, ShipIn
+
+    wh = world.a.warehouse.id
+    targets = Targets({"warehouse_id": wh}, "", [])
+    with db.transaction() as s:
+        received = stock.create_inbound(s, principal=system, data=InboundCreate(warehouse_id=wh, lines=[
+            {"sku": "A-SECRET-SKU-1", "expected_qty": 100}]))
+        stock.receive_inbound(s, principal=system, inbound_id=received.id, data=ReceiveIn(close=True, lines=[
+            {"line_no": 1, "received_qty": 100}]))
+        expected = stock.create_inbound(s, principal=system, data=InboundCreate(warehouse_id=wh, lines=[
+            {"sku": "A-SECRET-SKU-1", "expected_qty": 50}]))
+        created = stock.create_outbound(s, principal=system, data=OutboundCreate(**_outbound_body(targets)))
+        allocated = stock.create_outbound(s, principal=system, data=OutboundCreate(**_outbound_body(targets),
+                                                                                   allocate=True))
+        shipped = stock.create_outbound(s, principal=system, data=OutboundCreate(**_outbound_body(targets),
+                                                                                 allocate=True))
+        stock.ship_outbound(s, principal=system, outbound_id=shipped.id, data=ShipIn(carrier="UPS", tracking_no="1"))
+        ret = stock.create_return(s, principal=system, data=ReturnCreate(warehouse_id=wh, lines=[
+            {"sku": "A-SECRET-SKU-1", "qty": 1}]))
+        received_ret = stock.create_return(s, principal=system, data=ReturnCreate(warehouse_id=wh, lines=[
+            {"sku": "A-SECRET-SKU-1", "qty": 1}]))
+        stock.receive_return(s, principal=system, return_id=received_ret.id)
+        from tradeloop.warehouse.stock_repository import StockRepository
+
+        lot = StockRepository(s, system).lot_rows(sku="A-SECRET-SKU-1")[0]
+    return {"sku": "A-SECRET-SKU-1", "lot_id": lot.id, "inbound_id": expected.id, "outbound_id": created.id,
+            "allocated_outbound_id": allocated.id, "shipped_outbound_id": shipped.id, "return_id": ret.id,
+            "received_return_id": received_ret.id}
+
+
+
+def _shipment_body() -> dict:
+    return {"bl_no": "COSU6312345670", "containers": [{"container_no": "CSQU3054383"}],
+            "legs": [{"mode": "sea", "from_locode": "CNSHA", "to_locode": "USLAX"}]}
+
+
+def _tracking_event(w) -> dict:
+    """A new actual departure of tenant a's shipment each call: one audit row (the shipment's)."""
+    return {"event_id": str(uuid.uuid4()), "shipment_number": w.ids["shipment_number"], "classifier": "ACT",
+            "event_created_at": "2026-03-02T16:00:00+08:00", "event_time": "2026-03-02T18:00:00+08:00",
+            "event_type": "TRANSPORT", "event_code": "DEPA", "location": "CNSHA"}
+
+
+def _logistics_targets(db, system) -> dict:
+    """A planned shipment of tenant a without events (so it may also be deleted)."""
+    from tradeloop.logistics import service as logistics
+
+    with db.transaction() as s:
+        shipment = logistics.create_shipment(s, principal=system, data=_shipment_body())
+    return {"shipment_id": shipment.id, "shipment_number": shipment.number}
+
+def _wms_targets(db, system, ids) -> dict:
+    """Numbers of the stock targets (the WMS API addresses documents by number) and a webhook subscription."""
+    from tradeloop.warehouse import webhooks
+    from tradeloop.warehouse.stock_repository import StockRepository
+
+    with db.transaction() as s:
+        repo = StockRepository(s, system)
+        sub, _secret = webhooks.create_subscription(s, principal=system, url="https://a-secret-hooks.example.com/x",
+                                                    event_types=["outbound.shipped"], description=None,
+                                                    server_secret_key="test-secret")
+        return {"inbound_number": repo.inbound(ids["inbound_id"]).number,
+                "outbound_number": repo.outbound(ids["outbound_id"]).number,
+                "return_number": repo.return_order(ids["return_id"]).number,
+                "received_return_number": repo.return_order(ids["received_return_id"]).number,
+                "subscription_id": sub.id}
+
+
+def _sales_profile_body(name: str) -> dict:
+    return {"name": name, "columns": {"order_id": "单号", "order_date": "日期", "sku": "SKU", "quantity": "数量",
+                                      "item_price": "金额"}, "default_currency": "USD"}
+
+
+def _sales_orders_tsv(order_id: str, date: str = "2026-01-15T09:00:00+00:00") -> bytes:
+    return ("amazon-order-id\tpurchase-date\torder-status\tsku\tquantity\tcurrency\titem-price\n"
+            f"{order_id}\t{date}\tShipped\tA-SECRET-SKU-1\t1\tUSD\t9.99\n").encode()
+
+
+def _sales_targets(db, system) -> dict:
+    """An import of tenant a (run here, as its job does; one bad row for the error report) and a profile."""
+    import io
+
+    from tradeloop.kit import jobs
+    from tradeloop.sales import service as sales
+
+    data = _sales_orders_tsv("A-SECRET-ORDER-1") + _sales_orders_tsv("A-SECRET-ORDER-2", "x").split(b"\n", 1)[1]
+    with db.transaction() as s:
+        job = sales.start_import(s, principal=system, data_dir=_files_root().parent, upload=io.BytesIO(data),
+                                 filename="a-orders.txt", channel="amazon")
+        profile = sales.create_profile(s, principal=system, data=_sales_profile_body("A-SECRET-PROFILE"))
+    jobs.run(db, job, sales.run_import_job)
+    return {"import_id": job.id, "profile_id": profile.id}
+
+
+def _wait_sales_import(client, job_id, timeout=60.0):
+    """An import runs as a background job and audits when it is done: wait for it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while client.get(f"/api/v1/sales/imports/{job_id}").json()["status"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, "the import job did not finish"
+        time.sleep(0.05)
 
 
 _FILES = {}
@@ -246,9 +467,24 @@ def _clients(app, world, tenant):
 
 
 def _call(client, method, path, ids, body_spec, world):
-    url = path.format(**{k: v for k, v in ids.items()})
+    chosen = {name: ids[key] for name, key in PATH_IDS.get((method, path), {}).items()}
+    url = path.format(**{**ids, **chosen})
     if body_spec == "products-file":
         return client.request(method, url, files={"file": ("products.csv", _products_csv(), "text/csv")})
+    if body_spec == "outbound-file":
+        csv = f"订单号,SKU,数量,收件人,国家,地址\nM-{uuid.uuid4().hex[:8]},A-SECRET-SKU-1,1,Jane,US,1 Main St\n"
+        return client.request(method, url, files={"file": ("o.csv", csv.encode(), "text/csv")},
+                              data={"warehouse_id": str(ids["warehouse_id"])})
+    if body_spec == "events-file":
+        event = _tracking_event(world)
+        csv = ",".join(event) + "\n" + ",".join(event.values()) + "\n"
+        return client.request(method, url, files={"file": ("events.csv", csv.encode(), "text/csv")})
+    if body_spec == "sales-orders-file":
+        r = client.request(method, url, data={"channel": "amazon"}, files={
+            "file": ("orders.txt", _sales_orders_tsv(f"M-{uuid.uuid4().hex[:12]}"), "text/plain")})
+        if r.status_code == 202:
+            _wait_sales_import(client, r.json()["id"])
+        return r
     if body_spec == "receipt-file":
         return client.request(method, url, files={"file": ("r.xml", b"<junk " + uuid.uuid4().bytes.hex().encode(),
                                                            "text/xml")})
@@ -373,6 +609,43 @@ PAGE_URLS = [
     ("POST", "/users/{membership_id}/role"),
     ("POST", "/users/{membership_id}/remove"),
     ("POST", "/api-keys/{api_key_id}/revoke"),
+    ("GET", "/customs/{declaration_id}"),
+    ("GET", "/customs/{declaration_id}/edit"),
+    ("POST", "/customs/{declaration_id}/edit"),
+    ("POST", "/customs/{declaration_id}/submit"),
+    ("POST", "/customs/{declaration_id}/cancel"),
+    ("POST", "/customs/{declaration_id}/delete"),
+    ("GET", "/customs/messages/{message_id}"),
+    ("GET", "/customs/messages/{message_id}/download"),
+    ("GET", "/customs/quarantine/{item_id}/file"),
+    ("POST", "/customs/quarantine/{item_id}/resolve"),
+    ("GET", "/logistics/{shipment_id}"),
+    ("GET", "/logistics/{shipment_id}/edit"),
+    ("POST", "/logistics/{shipment_id}/edit"),
+    ("GET", "/logistics/{shipment_id}/timeline"),
+    ("POST", "/logistics/{shipment_id}/events"),
+    ("POST", "/logistics/{shipment_id}/delete"),
+    ("GET", "/stock/lots/{lot_id}"),
+    ("POST", "/stock/lots/{lot_id}/actions"),
+    ("GET", "/stock/movements?lot={lot_id}"),
+    ("GET", "/stock/movements.xlsx?lot={lot_id}"),
+    ("GET", "/stock/inbound/{inbound_id}"),
+    ("POST", "/stock/inbound/{inbound_id}/receive"),
+    ("GET", "/stock/outbound/{outbound_id}"),
+    ("POST", "/stock/outbound/{outbound_id}/allocate"),
+    ("POST", "/stock/outbound/{allocated_outbound_id}/pick"),
+    ("POST", "/stock/outbound/{allocated_outbound_id}/ship"),
+    ("POST", "/stock/outbound/{shipped_outbound_id}/deliver"),
+    ("POST", "/stock/outbound/{allocated_outbound_id}/cancel"),
+    ("GET", "/stock/returns/{return_id}"),
+    ("POST", "/stock/returns/{return_id}/receive"),
+    ("POST", "/stock/returns/{received_return_id}/inspect"),
+    ("GET", "/sales/imports/{import_id}"),
+    ("GET", "/sales/imports/{import_id}/progress"),
+    ("GET", "/sales/imports/{import_id}/errors.csv"),
+    ("GET", "/sales/profiles/{profile_id}/edit"),
+    ("POST", "/sales/profiles/{profile_id}/edit"),
+    ("POST", "/sales/profiles/{profile_id}/delete"),
 ]
 
 
@@ -396,7 +669,9 @@ class TestPagesWithAnotherTenantsIds:
             r = c.post(url, data={"csrf_token": token, "role": "operator", "client_uscc": world.b.enterprise.uscc,
                                   "customs_office": "2248", "modes": "9810", "filed_on": "2023-01-01",
                                   "status": "changed", "effective_on": "2023-02-01", "code": "X", "name_zh": "X",
-                                  "country": "DE", "address": "x", "tenure": "owned", "operator_name": "x"},
+                                  "country": "DE", "address": "x", "tenure": "owned", "operator_name": "x",
+                                  "reason": "x", "resolution": "x", "kind": "adjust", "qty": "1", "carrier": "x",
+                                  "tracking_no": "x", "lines-0-received_qty": "1", "lines-0-disposition": "restock"},
                        headers={"Accept": "text/html"}, follow_redirects=False)
         assert r.status_code == 404, (r.status_code, r.text[:300])
         assert _audit_count(db) == before

@@ -33,9 +33,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        worker = _exchange_worker(settings, db)
+        workers = [w for w in (_exchange_worker(settings, db), _webhook_worker(settings, db)) if w is not None]
         yield
-        if worker is not None:
+        for worker in workers:
             worker.stop()
         if database is None:
             db.dispose()
@@ -104,23 +104,29 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from tradeloop.catalog import api as catalog_api
     from tradeloop.catalog import pages as catalog_pages
     from tradeloop.customs import api as customs_api
+    from tradeloop.customs import pages as customs_pages
     from tradeloop.enterprises import api as enterprises_api
     from tradeloop.enterprises import pages as enterprises_pages
     from tradeloop.identity import api as identity_api
     from tradeloop.identity import pages as identity_pages
     from tradeloop.insights import api as insights_api
     from tradeloop.insights import pages as insights_pages
+    from tradeloop.logistics import api as logistics_api
+    from tradeloop.logistics import pages as logistics_pages
     from tradeloop.reference import api as reference_api
     from tradeloop.reference import pages as reference_pages
+    from tradeloop.sales import api as sales_api
+    from tradeloop.sales import pages as sales_pages
     from tradeloop.shell import pages as shell_pages
     from tradeloop.warehouse import api as warehouse_api
     from tradeloop.warehouse import pages as warehouse_pages
+    from tradeloop.warehouse import stock_api, stock_pages, wms_api
 
-    for module in (identity_api, enterprises_api, catalog_api, customs_api, warehouse_api, audit_api, reference_api,
-                   insights_api):
+    for module in (identity_api, enterprises_api, catalog_api, customs_api, logistics_api, warehouse_api, stock_api,
+                   wms_api, sales_api, audit_api, reference_api, insights_api):
         app.include_router(module.router, prefix=API_PREFIX)
-    for module in (shell_pages, identity_pages, enterprises_pages, catalog_pages, warehouse_pages, audit_pages,
-                   reference_pages, insights_pages):
+    for module in (shell_pages, identity_pages, enterprises_pages, catalog_pages, customs_pages, logistics_pages,
+                   warehouse_pages, stock_pages, sales_pages, audit_pages, reference_pages, insights_pages):
         app.include_router(module.router, include_in_schema=False)
 
     static_dir = resources.files("tradeloop") / "static"
@@ -138,5 +144,17 @@ def _exchange_worker(settings: Settings, db: Database):
     folders = ExchangeFolders.from_settings(settings).ensure()
     simulator = CustomsSimulator(folders) if settings.customs_simulator else None
     worker = ExchangeWorker(db, folders, interval=settings.exchange_interval_seconds, simulator=simulator)
+    worker.start()
+    return worker
+
+
+def _webhook_worker(settings: Settings, db: Database):
+    """Webhook deliveries sent in the background, when configured."""
+    if settings.webhook_dispatch_seconds <= 0:
+        return None
+    from tradeloop.warehouse.webhooks import DispatchWorker
+
+    worker = DispatchWorker(db, server_secret_key=settings.resolved_secret_key,
+                            interval=settings.webhook_dispatch_seconds)
     worker.start()
     return worker

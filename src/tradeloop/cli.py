@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from tradeloop.config import Settings, load_settings
 from tradeloop.customs.cli import customs_app
+from tradeloop.sales.cli import import_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="tradeloop — 跨境电商海外仓综合服务平台")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -26,6 +27,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(reference_app, name="reference")
 app.add_typer(customs_app, name="customs")
+app.add_typer(import_app, name="import")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: per-user data dir)")]
 
@@ -376,6 +378,7 @@ def demo(
     # Customs answers through the simulator (never real customs), messages signed with a throw-away key.
     settings.customs_simulator, settings.customs_signer = True, "test"
     settings.exchange_interval_seconds = settings.exchange_interval_seconds or 2
+    settings.webhook_dispatch_seconds = settings.webhook_dispatch_seconds or 10
     try:
         logins = build_demo(settings, echo=typer.echo)
     except DemoError as exc:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     #: customs simulator answers the outbox (demo only).
     exchange_interval_seconds: float = 0
     customs_simulator: bool = False
+    #: Seconds between webhook delivery rounds in `tradeloop serve` (0 = webhooks are queued, not sent).
+    webhook_dispatch_seconds: float = 0
     default_locale: str = "zh_CN"
     default_timezone: str = "Asia/Shanghai"
 

@@ -14,7 +14,7 @@ from tradeloop.kit import i18n
 from tradeloop.kit.i18n import N_
 
 MODULES_WITH_TEMPLATES = ("shell", "enterprises", "identity", "warehouse", "audit", "insights", "reference",
-                          "catalog")
+                          "catalog", "customs", "logistics", "sales")
 
 
 def _template_dirs() -> list[str]:
@@ -67,6 +67,44 @@ ACTION_LABELS = {
     "product.create": N_("Product created"),
     "product.update": N_("Product changed"),
     "product.deactivate": N_("Product deactivated"),
+    "customs.declaration.create": N_("Export declaration created"),
+    "customs.declaration.update": N_("Export declaration changed"),
+    "customs.declaration.delete": N_("Draft declaration deleted"),
+    "customs.declaration.submit": N_("Export declaration submitted to customs"),
+    "customs.declaration.correct": N_("Corrected declaration resubmitted (appType 2)"),
+    "customs.declaration.cancel": N_("Export declaration cancelled"),
+    "customs.declaration.status": N_("Declaration status changed by a customs receipt"),
+    "customs.summary.create": N_("Summary application created"),
+    "customs.summary.status": N_("Summary application status changed"),
+    "customs.quarantine.resolve": N_("Quarantined customs file resolved"),
+    "customs.inbox.upload": N_("Customs receipt uploaded"),
+    "customs.quarantine.reprocess": N_("Quarantined customs file read again"),
+    "customs.summary.withdraw": N_("Rejected summary application withdrawn"),
+    "stock.inbound.create": N_("Inbound order created"),
+    "stock.inbound.receive": N_("Inbound goods counted"),
+    "stock.outbound.create": N_("Outbound order created"),
+    "stock.outbound.allocate": N_("Stock allocated to an outbound order"),
+    "stock.outbound.pick": N_("Outbound order picked"),
+    "stock.outbound.ship": N_("Outbound order shipped"),
+    "stock.outbound.deliver": N_("Outbound order delivered"),
+    "stock.outbound.cancel": N_("Outbound order cancelled"),
+    "stock.return.create": N_("Return order created"),
+    "stock.return.receive": N_("Return received"),
+    "stock.return.inspect": N_("Return inspected and disposed"),
+    "stock.lot.adjust": N_("Stock adjusted"),
+    "stock.lot.dispose": N_("Stock disposed"),
+    "stock.lot.return_to_origin": N_("Stock returned to China"),
+    "stock.lot.transfer": N_("Stock transferred"),
+    "stock.lot.count": N_("Stock counted"),
+    "logistics.shipment.create": N_("Shipment created"),
+    "logistics.shipment.update": N_("Shipment changed"),
+    "logistics.shipment.delete": N_("Shipment deleted"),
+    "logistics.shipment.events": N_("Tracking events applied to a shipment"),
+    "sales.orders.import": N_("Order file imported"),
+    "sales.orders.link_skus": N_("Sales lines linked to the catalogue"),
+    "sales.profile.create": N_("Import column profile created"),
+    "sales.profile.update": N_("Import column profile changed"),
+    "sales.profile.delete": N_("Import column profile deleted"),
 }
 
 
@@ -77,6 +115,74 @@ FILING_STATUS_LABELS = {
     "cancelled": N_("Cancelled"),
     "lapsed": N_("Lapsed (filing abolished)"),
 }
+
+
+#: Customs supervision modes (监管方式) by their official Chinese names.
+CUSTOMS_MODE_LABELS = {
+    "9610": N_("Cross-border e-commerce retail export (跨境贸易电子商务)"),
+    "9710": N_("Cross-border e-commerce B2B direct export (跨境电商B2B直接出口)"),
+    "9810": N_("Cross-border e-commerce export to overseas warehouses (跨境电商出口海外仓)"),
+    "1210": N_("Bonded cross-border e-commerce (保税跨境贸易电子商务)"),
+}
+DECLARATION_STATUS_LABELS = {
+    "draft": N_("Draft"),
+    "submitted": N_("Submitted, awaiting receipts"),
+    "needs_action": N_("Needs action"),
+    "accepted": N_("Accepted by customs"),
+    "inspection": N_("Inspection"),
+    "released": N_("Released"),
+    "closed": N_("Closed (departed)"),
+    "cancel_requested": N_("Cancellation requested"),
+    "cancelled": N_("Cancelled (撤销)"),
+    "summarised": N_("Summarised"),
+    "declared": N_("Export declaration issued"),
+}
+SUMMARY_STATUS_LABELS = {
+    "draft": N_("Draft"),
+    "submitted": N_("Submitted, awaiting receipts"),
+    "needs_action": N_("Needs action"),
+    "accepted": N_("Summary accepted"),
+    "declared": N_("Export declaration issued"),
+}
+CUSTOMS_DOCUMENT_LABELS = {
+    "order": N_("E-commerce order"),
+    "payment": N_("Payment receipt"),
+    "waybill": N_("Waybill"),
+    "list": N_("Export inventory list"),
+    "bill": N_("Master/sub bill"),
+    "cancel": N_("List cancellation"),
+    "refund": N_("Return application"),
+    "summary": N_("Summary application"),
+}
+QUARANTINE_REASON_LABELS = {
+    "malformed": N_("Not well-formed XML"),
+    "unsafe": N_("Refused as unsafe"),
+    "unknown_root": N_("Not a customs export message"),
+    "too_large": N_("Too large"),
+    "unmatched": N_("Matches no declaration"),
+    "not_applicable": N_("Not applicable"),
+}
+
+
+def customs_mode_label(mode: str | None) -> str:
+    """``9810 跨境电商出口海外仓``: the code with the mode's official name."""
+    return f"{mode} {_label(CUSTOMS_MODE_LABELS, mode)}" if mode in CUSTOMS_MODE_LABELS else (mode or "")
+
+
+def declaration_status_label(status: str | None) -> str:
+    return _label(DECLARATION_STATUS_LABELS, status)
+
+
+def summary_status_label(status: str | None) -> str:
+    return _label(SUMMARY_STATUS_LABELS, status)
+
+
+def customs_document_label(kind: str | None) -> str:
+    return _label(CUSTOMS_DOCUMENT_LABELS, kind)
+
+
+def quarantine_reason_label(kind: str | None) -> str:
+    return _label(QUARANTINE_REASON_LABELS, kind)
 
 
 def evidence_kind_label(kind: str | None) -> str:
@@ -122,6 +228,11 @@ def make_templates() -> Jinja2Templates:
         action_label=action_label,
         filing_status_label=filing_status_label,
         evidence_kind_label=evidence_kind_label,
+        customs_mode_label=customs_mode_label,
+        declaration_status_label=declaration_status_label,
+        summary_status_label=summary_status_label,
+        customs_document_label=customs_document_label,
+        quarantine_reason_label=quarantine_reason_label,
         fmt_datetime=i18n.fmt_datetime,
         fmt_date=i18n.fmt_date,
         fmt_number=i18n.fmt_number,

@@ -21,18 +21,13 @@ class NavItem:
 LOOP = [
     NavItem("home", "/", N_("Overview"), None),
     NavItem("catalog", "/catalog", N_("Catalogue")),
-    NavItem("customs", "/m/customs", N_("Customs"),
-            coming=N_("Export declarations for 9610, 9710, 9810 and 1210 over the official CEB messages, "
-                      "receipts, monthly summary declarations and the declaration number.")),
-    NavItem("logistics", "/m/logistics", N_("Shipments"),
-            coming=N_("Headhaul shipments with legs, containers and DCSA-style tracking events; late "
-                      "shipments against their ETA.")),
+    NavItem("customs", "/customs", N_("Customs")),
+    NavItem("logistics", "/logistics", N_("Shipments")),
     NavItem("warehouses", "/warehouses", N_("Overseas warehouses")),
-    NavItem("stock", "/m/stock", N_("Stock"),
-            coming=N_("The stock ledger by warehouse, SKU and lot: inbound, outbound, returns, inventory age.")),
-    NavItem("sales", "/m/sales", N_("Sales"),
-            coming=N_("Marketplace and own-site orders imported from Amazon, Shopify and eBay files, linked "
-                      "to the exports that carried the goods.")),
+    # Sub-links (库存, 库龄, 入库单, 出库单, 退货单) are the tab bar of the stock pages (stock/_tabs.html).
+    NavItem("stock", "/stock", N_("Stock")),
+    # Sub-links (订单行, 导入订单, 列映射方案, 未知SKU) are the tab bar of the sales pages (sales/_tabs.html).
+    NavItem("sales", "/sales", N_("Sales")),
     NavItem("finance", "/m/finance", N_("Proceeds & FX"),
             coming=N_("Payouts, bank statements (camt.053, MT940), matching, FX settlement and receivables "
                       "aging.")),
@@ -55,6 +50,9 @@ SETTINGS = [
 OVERSIGHT = [
     NavItem("insights", "/insights", N_("Statistics"), Action.STATS),
     NavItem("admin-enterprises", "/admin/enterprises", N_("Enterprises"), Action.PLATFORM),
+    # Inbound customs files no tenant could be found for are only visible here (tenants see their own
+    # under Customs).
+    NavItem("customs-quarantine", "/customs/quarantine", N_("Customs quarantine"), Action.PLATFORM),
 ]
 
 
