@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tradeloop.kit.errors import Conflict
 from tradeloop.kit.ids import uuid7
@@ -109,7 +110,10 @@ class StockLedger:
                 .execution_options(synchronize_session=False)).first()
             if row is None:
                 return None
-            lot.on_hand, lot.allocated = row  # keep the in-session copy true without another read
+            # keep the in-session copy true without another read, and without marking it changed (the row is
+            # already written: a dirty object would be flushed again)
+            set_committed_value(lot, "on_hand", row[0])
+            set_committed_value(lot, "allocated", row[1])
         movement = {"enterprise_id": lot.enterprise_id, "id": uuid7(), "lot_id": lot.id,
                     "warehouse_owner_id": lot.warehouse_owner_id, "warehouse_id": lot.warehouse_id, "sku": lot.sku,
                     "kind": kind.value, "qty": qty, "d_on_hand": d_on, "d_allocated": d_alloc,

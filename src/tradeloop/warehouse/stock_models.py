@@ -256,7 +256,9 @@ class Allocation(Base):
     __tablename__ = "stock_allocations"
     __table_args__ = (
         ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], ondelete="CASCADE"),
-        Index("ix_stock_allocations_outbound", "enterprise_id", "outbound_id"),
+        # with "id": an order's allocations come back in id order straight from the index (SQLite without
+        # statistics otherwise scans the primary key over all of the enterprise's allocations)
+        Index("ix_stock_allocations_outbound", "enterprise_id", "outbound_id", "id"),
         Index("ix_stock_allocations_lot", "enterprise_id", "lot_id"),
     )
 

@@ -106,7 +106,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('stock_allocations', schema=None) as batch_op:
         batch_op.create_index('ix_stock_allocations_lot', ['enterprise_id', 'lot_id'], unique=False)
-        batch_op.create_index('ix_stock_allocations_outbound', ['enterprise_id', 'outbound_id'], unique=False)
+        batch_op.create_index('ix_stock_allocations_outbound', ['enterprise_id', 'outbound_id', 'id'], unique=False)
 
     op.create_table('stock_lots',
     sa.Column('enterprise_id', sa.Uuid(), nullable=False),
