@@ -181,6 +181,10 @@ OPERATIONS = {
     ("PATCH", "/api/v1/sales/profiles/{profile_id}"): ("write", lambda w: {"name": f"P-{uuid.uuid4().hex[:8]}"}),
     ("DELETE", "/api/v1/sales/profiles/{profile_id}"): ("write", None),
     ("GET", "/api/v1/sales/unknown-skus"): ("read", None),
+    ("POST", "/api/v1/sales/fulfilments"): ("write", lambda w: {"warehouse_id": str(w.ids["warehouse_id"])}),
+    ("GET", "/api/v1/loop/declarations"): ("read", None),
+    ("GET", "/api/v1/loop/declarations/{declaration_id}"): ("read", None),
+    ("GET", "/api/v1/loop/sales-lines/{sales_line_id}/lineage"): ("read", None),
     ("GET", "/api/v1/audit"): ("read", None),
     ("GET", "/api/v1/reference/datasets"): ("auth", None),
     ("GET", "/api/v1/reference/{dataset}"): ("auth", None),
@@ -189,6 +193,7 @@ OPERATIONS = {
 
 #: Steps that need their document in another state than the default target: path parameter → target key.
 PATH_IDS = {
+    ("GET", "/api/v1/loop/declarations/{declaration_id}"): {"declaration_id": "exported_declaration_id"},
     ("POST", "/api/v1/customs/summaries/{summary_id}/withdraw"): {"summary_id": "rejected_summary_id"},
     ("POST", "/api/v1/outbound/{outbound_id}/pick"): {"outbound_id": "allocated_outbound_id"},
     ("POST", "/api/v1/outbound/{outbound_id}/ship"): {"outbound_id": "allocated_outbound_id"},
@@ -254,7 +259,8 @@ def _targets(db, world) -> Targets:
     secrets = [str(a.warehouse.id), a.warehouse.code, str(evidence.id), str(filing.id), str(viewer_membership.id),
                a.enterprise.uscc, str(key.id), str(link.id), str(product.id), product.sku,
                *(str(customs[k]) for k in ("declaration_id", "message_id", "summary_id", "item_id", "lot_id",
-                                           "inbound_id", "outbound_id", "return_id")),
+                                           "inbound_id", "outbound_id", "return_id", "exported_declaration_id",
+                                           "sales_line_id")),
                customs["cop_no"]]
     logistics = _logistics_targets(db, system)
     ids.update(logistics)
@@ -317,7 +323,8 @@ def _customs_targets(db, world, system) -> dict:
     with db.transaction() as s:
         draft = service.create_declaration(s, principal=system, data=_declaration_body(targets))
         item = inbound.upload_receipt(s, principal=system, filename="a-junk.xml", data=b"<not-xml", max_bytes=1000)
-    return {"declaration_id": draft.id, "cop_no": draft.cop_no, "message_id": message.id, "summary_id": summary.id,
+    return {"declaration_id": draft.id, "exported_declaration_id": first.id, "cop_no": draft.cop_no,
+            "message_id": message.id, "summary_id": summary.id,
             "rejected_summary_id": rejected.id, "month": month, "item_id": item.quarantine_id}
 
 
@@ -421,7 +428,11 @@ def _sales_targets(db, system) -> dict:
                                  filename="a-orders.txt", channel="amazon")
         profile = sales.create_profile(s, principal=system, data=_sales_profile_body("A-SECRET-PROFILE"))
     jobs.run(db, job, sales.run_import_job)
-    return {"import_id": job.id, "profile_id": profile.id}
+    from tradeloop.sales.repository import SalesRepository
+
+    with db.transaction(write=False) as s:
+        [line] = s.scalars(SalesRepository(s, system).filtered(order_id="A-SECRET-ORDER-1")).all()
+    return {"import_id": job.id, "profile_id": profile.id, "sales_line_id": line.id}
 
 
 def _wait_sales_import(client, job_id, timeout=60.0):

@@ -113,6 +113,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from tradeloop.insights import pages as insights_pages
     from tradeloop.logistics import api as logistics_api
     from tradeloop.logistics import pages as logistics_pages
+    from tradeloop.loop import api as loop_api
+    from tradeloop.loop import pages as loop_pages
     from tradeloop.reference import api as reference_api
     from tradeloop.reference import pages as reference_pages
     from tradeloop.sales import api as sales_api
@@ -123,10 +125,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from tradeloop.warehouse import stock_api, stock_pages, wms_api
 
     for module in (identity_api, enterprises_api, catalog_api, customs_api, logistics_api, warehouse_api, stock_api,
-                   wms_api, sales_api, audit_api, reference_api, insights_api):
+                   wms_api, sales_api, loop_api, audit_api, reference_api, insights_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (shell_pages, identity_pages, enterprises_pages, catalog_pages, customs_pages, logistics_pages,
-                   warehouse_pages, stock_pages, sales_pages, audit_pages, reference_pages, insights_pages):
+                   warehouse_pages, stock_pages, sales_pages, loop_pages, audit_pages, reference_pages,
+                   insights_pages):
         app.include_router(module.router, include_in_schema=False)
 
     static_dir = resources.files("tradeloop") / "static"

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from tradeloop.config import Settings, load_settings
 from tradeloop.customs.cli import customs_app
-from tradeloop.sales.cli import import_app
+from tradeloop.sales.cli import fulfil_command, import_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="tradeloop — 跨境电商海外仓综合服务平台")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -28,6 +28,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(reference_app, name="reference")
 app.add_typer(customs_app, name="customs")
 app.add_typer(import_app, name="import")
+app.command("fulfil")(fulfil_command)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: per-user data dir)")]
 
@@ -280,7 +281,7 @@ def check(data_dir: DataDir = None):
         lines, violations = 0, []
         for ent in EnterpriseRepository(session, principal).all():
             tenant = replace(principal, enterprise_id=ent.id)
-            found = loop.declaration_loop(session, principal=tenant)
+            found = loop.declaration_loop(session, principal=tenant, values=False)
             lines += len(found)
             violations += [f"{ent.name_zh} ({ent.uscc}): {v}" for v in (x.violation() for x in found) if v]
         return lines, violations

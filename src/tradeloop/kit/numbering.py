@@ -38,3 +38,17 @@ def next_value(session: Session, enterprise_id: uuid.UUID, kind: str) -> int:
 def next_number(session: Session, enterprise_id: uuid.UUID, kind: str, prefix: str, width: int = 8) -> str:
     """``prefix`` + the next counter value, zero-padded: ``OB00000042``."""
     return f"{prefix}{next_value(session, enterprise_id, kind):0{width}d}"
+
+
+def reserve_values(session: Session, enterprise_id: uuid.UUID, kind: str, count: int) -> int:
+    """Take ``count`` consecutive values at once (a batch of documents); returns the first of them."""
+    if count <= 0:
+        raise ValueError("count must be positive")
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(DocumentSequence).values(enterprise_id=enterprise_id, kind=kind, last_value=0)
+                    .on_conflict_do_nothing(index_elements=["enterprise_id", "kind"]))
+    last = session.execute(update(DocumentSequence).where(
+        DocumentSequence.enterprise_id == enterprise_id, DocumentSequence.kind == kind)
+        .values(last_value=DocumentSequence.last_value + count).returning(DocumentSequence.last_value)).scalar_one()
+    return last - count + 1

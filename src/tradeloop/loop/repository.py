@@ -9,11 +9,17 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from tradeloop.customs.models import Declaration, DeclarationLine, DeclarationStatus
+from tradeloop.kit.pagination import paginate
+from tradeloop.kit.sql import contains_any
 from tradeloop.kit.tenancy import Action, Principal
+from tradeloop.sales.models import SalesOrderLine
 from tradeloop.warehouse.stock_models import (
+    Allocation,
     InboundLine,
     InboundOrder,
     InboundStatus,
+    ReturnLine,
+    ReturnOrder,
     StockLot,
     StockMovement,
 )
@@ -32,13 +38,14 @@ class LoopRepository:
     def me(self) -> uuid.UUID:
         return self.principal.tenant(Action.READ)
 
-    def exported_lines(self, declaration_id: uuid.UUID | None = None) -> list[tuple[Declaration, DeclarationLine]]:
+    def exported_lines(self, declaration_ids: list[uuid.UUID] | None = None
+                       ) -> list[tuple[Declaration, DeclarationLine]]:
         stmt = select(Declaration, DeclarationLine).join(
             DeclarationLine, (DeclarationLine.enterprise_id == Declaration.enterprise_id)
             & (DeclarationLine.declaration_id == Declaration.id)).where(
             Declaration.enterprise_id == self.me, Declaration.status.in_(EXPORTED))
-        if declaration_id is not None:
-            stmt = stmt.where(Declaration.id == declaration_id)
+        if declaration_ids is not None:
+            stmt = stmt.where(Declaration.id.in_(declaration_ids))
         return [(d, li) for d, li in self.session.execute(stmt.order_by(Declaration.ie_date, Declaration.cop_no,
                                                                          DeclarationLine.gnum))]
 
@@ -88,3 +95,89 @@ class LoopRepository:
             StockLot.enterprise_id == self.me, StockLot.declaration_line_id.in_(line_ids), StockLot.on_hand > 0)
             .order_by(StockLot.received_at)))
 
+
+    def sold_allocations(self, line_ids: list[uuid.UUID]) -> list[tuple]:
+        """Shipped allocations of these declaration lines' lots that a sales line is linked to: (declaration
+        line, sales line id, outbound id, lot id, qty)."""
+        lot_join = (StockLot.enterprise_id == Allocation.enterprise_id) & (StockLot.id == Allocation.lot_id)
+        sale_join = ((SalesOrderLine.enterprise_id == Allocation.enterprise_id)
+                     & (SalesOrderLine.outbound_line_id == Allocation.line_id))
+        return [tuple(r) for r in self.session.execute(
+            select(StockLot.declaration_line_id, SalesOrderLine.id, Allocation.outbound_id, Allocation.lot_id,
+                   Allocation.qty)
+            .join(StockLot, lot_join).join(SalesOrderLine, sale_join)
+            .where(Allocation.enterprise_id == self.me, Allocation.state == "shipped",
+                   StockLot.declaration_line_id.in_(line_ids)))]
+
+    def sales_lines_with_allocations(self, sales_line_ids: list[uuid.UUID]) -> tuple[dict, dict]:
+        """The sales lines (id -> (quantity, currency, item price, discount, order date)) and ALL their shipped
+        allocations in a fixed order (id -> [(lot id, received_at, qty)]), so a line's value is split over
+        its lots the same way whichever declaration is looked at."""
+        lines, allocs = {}, defaultdict(list)
+        for i in range(0, len(sales_line_ids), 500):
+            chunk = sales_line_ids[i:i + 500]
+            for row in self.session.execute(select(
+                    SalesOrderLine.id, SalesOrderLine.quantity, SalesOrderLine.currency,
+                    SalesOrderLine.item_price_minor, SalesOrderLine.discount_minor, SalesOrderLine.order_date)
+                    .where(SalesOrderLine.enterprise_id == self.me, SalesOrderLine.id.in_(chunk))):
+                lines[row[0]] = tuple(row[1:])
+            for sid, lot_id, received_at, qty in self.session.execute(
+                    select(SalesOrderLine.id, Allocation.lot_id, StockLot.received_at, Allocation.qty)
+                    .join(Allocation, (Allocation.enterprise_id == SalesOrderLine.enterprise_id)
+                          & (Allocation.line_id == SalesOrderLine.outbound_line_id))
+                    .join(StockLot, (StockLot.enterprise_id == Allocation.enterprise_id)
+                          & (StockLot.id == Allocation.lot_id))
+                    .where(SalesOrderLine.enterprise_id == self.me, SalesOrderLine.id.in_(chunk),
+                           Allocation.state == "shipped")
+                    .order_by(SalesOrderLine.id, StockLot.received_at, Allocation.lot_id, Allocation.id)):
+                allocs[sid].append((lot_id, received_at, int(qty)))
+        return lines, allocs
+
+    def returned_units(self, outbound_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+        """Units back from the buyer and inspected (restocked, disposed or sent home), per (outbound, lot)."""
+        out: dict[tuple[uuid.UUID, uuid.UUID], int] = defaultdict(int)
+        joined = (ReturnOrder.enterprise_id == ReturnLine.enterprise_id) & (ReturnOrder.id == ReturnLine.return_id)
+        for i in range(0, len(outbound_ids), 500):
+            for outbound_id, lot_id, qty in self.session.execute(
+                    select(ReturnOrder.outbound_id, ReturnLine.lot_id, func.sum(ReturnLine.qty))
+                    .join(ReturnOrder, joined)
+                    .where(ReturnLine.enterprise_id == self.me, ReturnOrder.outbound_id.in_(outbound_ids[i:i + 500]),
+                           ReturnLine.disposition.is_not(None))
+                    .group_by(ReturnOrder.outbound_id, ReturnLine.lot_id)):
+                out[(outbound_id, lot_id)] += int(qty or 0)
+        return out
+
+    def declarations_page(self, *, cursor: str | None, limit: int | None, q: str | None = None,
+                          warehouse_id: uuid.UUID | None = None):
+        """The tenant's exported declarations, newest first (cursor pages)."""
+        stmt = select(Declaration).where(Declaration.enterprise_id == self.me, Declaration.status.in_(EXPORTED))
+        if q:
+            stmt = stmt.where(contains_any([Declaration.cop_no, Declaration.invt_no, Declaration.entry_id,
+                                            Declaration.bill_no], q.strip()))
+        if warehouse_id is not None:
+            stmt = stmt.where(Declaration.warehouse_id == warehouse_id)
+        return paginate(self.session, stmt, Declaration.id, cursor=cursor, limit=limit)
+
+    def lineage(self, sales_line_id: uuid.UUID) -> list[tuple]:
+        """Where the units of one sales line came from: (declaration, declaration line, lot, allocation qty,
+        allocation state)."""
+        return list(self.session.execute(
+            select(Declaration, DeclarationLine, StockLot, Allocation.qty, Allocation.state)
+            .select_from(SalesOrderLine)
+            .join(Allocation, (Allocation.enterprise_id == SalesOrderLine.enterprise_id)
+                  & (Allocation.line_id == SalesOrderLine.outbound_line_id))
+            .join(StockLot, (StockLot.enterprise_id == Allocation.enterprise_id) & (StockLot.id == Allocation.lot_id))
+            .outerjoin(DeclarationLine, (DeclarationLine.enterprise_id == StockLot.enterprise_id)
+                       & (DeclarationLine.id == StockLot.declaration_line_id))
+            .outerjoin(Declaration, (Declaration.enterprise_id == DeclarationLine.enterprise_id)
+                       & (Declaration.id == DeclarationLine.declaration_id))
+            .where(SalesOrderLine.enterprise_id == self.me, SalesOrderLine.id == sales_line_id)
+            .order_by(StockLot.received_at, StockLot.id)).tuples())
+
+    def sales_line(self, sales_line_id: uuid.UUID) -> SalesOrderLine | None:
+        return self.session.scalar(select(SalesOrderLine).where(SalesOrderLine.enterprise_id == self.me,
+                                                                SalesOrderLine.id == sales_line_id))
+
+    def declaration(self, declaration_id: uuid.UUID) -> Declaration | None:
+        return self.session.scalar(select(Declaration).where(Declaration.enterprise_id == self.me,
+                                                             Declaration.id == declaration_id))

@@ -22,15 +22,30 @@ line but never booked as a receipt.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.orm import Session
 
 from tradeloop.customs.models import Declaration, DeclarationLine
+from tradeloop.kit.models import utcnow
 from tradeloop.kit.tenancy import Principal
 from tradeloop.loop.repository import LoopRepository
+from tradeloop.reference.lookup import ReferenceLookup
+from tradeloop.warehouse import aging
 from tradeloop.warehouse.stock_models import MovementKind as K
+
+#: ``rate(currency, day)``: CNY per one unit of ``currency`` on ``day``, or None when no rate is known.
+RateLookup = Callable[[str, date], Decimal | None]
+
+
+def no_rates(currency: str, day: date) -> Decimal | None:
+    """The rate source until exchange rates are imported (module ``finance``): CNY is CNY, every other
+    currency has no rate — shown as missing, never guessed."""
+    return Decimal(1) if currency == "CNY" else None
 
 
 @dataclass
@@ -55,7 +70,20 @@ class LineLoop:
     disposed: int = 0
     returned_to_origin: int = 0
     losses: int = 0
+    damaged: int = 0
+    #: short − over on closed inbound orders.
+    short: int = 0
     movements: dict[str, int] = field(default_factory=dict)
+    #: Units shipped to buyers through outbound lines linked to sales lines, net of inspected returns.
+    sold_linked: int = 0
+    #: Realised sales value of those units per sale currency (item price less promotions, minor units).
+    sales_value: dict[str, int] = field(default_factory=dict)
+    #: The same in CNY (fen) at the rate of each sale's order date; None when a rate is missing.
+    sales_value_cny: int | None = 0
+    #: "USD 2026-03-14"-style keys of the rates that were missing.
+    missing_rates: list[str] = field(default_factory=list)
+    #: Units on hand per age bucket (库龄, days since the lot's receipt).
+    abroad_by_age: dict[str, int] = field(default_factory=lambda: dict.fromkeys(aging.LABELS, 0))
 
     @property
     def accounted(self) -> Decimal:
@@ -89,28 +117,167 @@ def _line(decl: Declaration, line: DeclarationLine, counts: dict, moves: dict, s
     loop.sold = m.get(K.OUTBOUND, 0) - loop.returned
     loop.disposed = m.get(K.DISPOSE, 0) + m.get(K.RETURN_DISPOSE, 0)
     loop.returned_to_origin = m.get(K.RETURN_TO_ORIGIN, 0) + m.get(K.RETURN_TO_ORIGIN_FROM_RETURN, 0)
+    loop.damaged, loop.short = damaged, closed_diff
     loop.losses = (damaged + closed_diff + m.get(K.ADJUST_OUT, 0) - m.get(K.ADJUST_IN, 0) + m.get(K.COUNT_LOSS, 0)
                    - m.get(K.COUNT_GAIN, 0))
     return loop
 
 
-def declaration_loop(session: Session, *, principal: Principal,
-                     declaration_id: uuid.UUID | None = None) -> list[LineLoop]:
-    """Every exported line (of one declaration, or all), with where its units are."""
+def declaration_loop(session: Session, *, principal: Principal, declaration_id: uuid.UUID | None = None,
+                     declaration_ids: list[uuid.UUID] | None = None, rates: RateLookup = no_rates,
+                     as_of: date | None = None, values: bool = True) -> list[LineLoop]:
+    """Every exported line (of one declaration, of several, or all), with where its units are and, with
+    ``values``, what the sold ones realised and how old the units still abroad are."""
     repo = LoopRepository(session, principal)
-    pairs = repo.exported_lines(declaration_id)
+    pairs = repo.exported_lines([declaration_id] if declaration_id is not None else declaration_ids)
     ids = [li.id for _d, li in pairs]
     out = []
+    as_of = as_of or utcnow().date()
+    refs = ReferenceLookup(session)
     for i in range(0, len(ids), 500):
         chunk = pairs[i:i + 500]
         chunk_ids = ids[i:i + 500]
         counts, moves, stock = repo.inbound_counts(chunk_ids), repo.movements_by_kind(chunk_ids), \
             repo.on_hand(chunk_ids)
-        out.extend(_line(d, li, counts.get(li.id, {}), moves.get(li.id, {}), stock.get(li.id, (0, 0)))
-                   for d, li in chunk)
+        lines = [_line(d, li, counts.get(li.id, {}), moves.get(li.id, {}), stock.get(li.id, (0, 0)))
+                 for d, li in chunk]
+        if values:
+            _add_values(repo, refs, {li.line_id: li for li in lines}, rates)
+            for lot in repo.lots_abroad(chunk_ids):
+                by_age = next(li for li in lines if li.line_id == lot.declaration_line_id).abroad_by_age
+                by_age[aging.bucket(aging.age_days(lot.received_at, as_of))] += lot.on_hand
+        out.extend(lines)
     return out
+
+
+def _add_values(repo: LoopRepository, refs: ReferenceLookup, lines: dict[uuid.UUID, LineLoop],
+                rates: RateLookup) -> None:
+    """Sold units linked to sales and their realised value. A sales line's value (item price less
+    promotions) is split over the lots its units came from by cumulative rounding in a fixed lot order, so
+    the parts add up to the line's value exactly, whichever declaration is looked at; units returned by the
+    buyer (inspected) take their share back."""
+    rows = repo.sold_allocations(list(lines))
+    if not rows:
+        return
+    sales, allocs = repo.sales_lines_with_allocations(sorted({r[1] for r in rows}))
+    returned = repo.returned_units(sorted({r[2] for r in rows}))
+    share: dict[tuple[uuid.UUID, uuid.UUID], int] = defaultdict(int)
+    for sid, parts in allocs.items():
+        qty, _cur, price, discount, _day = sales[sid]
+        net, total = (price or 0) - (discount or 0), max(qty, sum(q for _l, _r, q in parts))
+        cum = prev = 0
+        for lot_id, _received, q in parts:
+            cum += q
+            upto = net * cum // total
+            share[(sid, lot_id)] += upto - prev
+            prev = upto
+    missing: dict[uuid.UUID, set] = defaultdict(set)
+    cny_cache: dict[tuple[str, date], Decimal | None] = {}
+    for line_id, sid, outbound_id, lot_id, q in sorted(rows, key=lambda r: (r[2], r[3], r[1])):
+        line = lines[line_id]
+        back = min(q, returned.get((outbound_id, lot_id), 0))
+        if back:
+            returned[(outbound_id, lot_id)] -= back
+        kept = q - back
+        line.sold_linked += kept
+        qty, currency, _price, _discount, day = sales[sid]
+        value = share[(sid, lot_id)] * kept // q if q else 0
+        if not currency or not value:
+            continue
+        line.sales_value[currency] = line.sales_value.get(currency, 0) + value
+        when = day.date() if isinstance(day, datetime) else day
+        key = (currency, when)
+        if key not in cny_cache:
+            cny_cache[key] = rates(currency, when)
+        rate, digits = cny_cache[key], refs.minor_units(currency)
+        if rate is None or digits is None:
+            missing[line_id].add(f"{currency} {when.isoformat()}")
+            continue
+        if line.sales_value_cny is not None:
+            cny = (Decimal(value).scaleb(-digits) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            line.sales_value_cny += int(cny.scaleb(2))
+    for line_id, keys in missing.items():
+        lines[line_id].sales_value_cny = None
+        lines[line_id].missing_rates = sorted(keys)
 
 
 def check(session: Session, *, principal: Principal) -> list[str]:
     """The violations of quantity conservation, one text per declaration line (empty when all balance)."""
-    return [v for v in (line.violation() for line in declaration_loop(session, principal=principal)) if v]
+    return [v for v in (line.violation() for line in declaration_loop(session, principal=principal, values=False))
+            if v]
+
+
+# --- views: one declaration, a page of declarations, one sale's lineage ------------------------------
+
+#: The unit counts a declaration's total adds up over its lines.
+COUNTS = ("received", "damaged", "short", "on_hand", "allocated", "sold", "sold_linked", "returned", "disposed",
+          "returned_to_origin", "losses")
+
+
+@dataclass
+class DeclarationLoop:
+    declaration: Declaration
+    lines: list[LineLoop]
+
+    @property
+    def totals(self) -> dict:
+        out: dict = {k: sum(getattr(li, k) for li in self.lines) for k in COUNTS}
+        out["exported"] = sum((li.exported for li in self.lines), Decimal(0))
+        out["in_transit"] = sum((li.in_transit for li in self.lines), Decimal(0))
+        out["declared_value_minor"] = sum(li.declared_value_minor for li in self.lines)
+        value: dict[str, int] = defaultdict(int)
+        for li in self.lines:
+            for cur, v in li.sales_value.items():
+                value[cur] += v
+        out["sales_value"] = dict(sorted(value.items()))
+        cny = [li.sales_value_cny for li in self.lines]
+        out["sales_value_cny"] = None if any(v is None for v in cny) else sum(cny)
+        out["missing_rates"] = sorted({k for li in self.lines for k in li.missing_rates})
+        ages = dict.fromkeys(aging.LABELS, 0)
+        for li in self.lines:
+            for k, v in li.abroad_by_age.items():
+                ages[k] += v
+        out["abroad_by_age"] = ages
+        out["balanced"] = all(li.balanced for li in self.lines)
+        return out
+
+
+def one_declaration(session: Session, *, principal: Principal, declaration_id: uuid.UUID,
+                    rates: RateLookup = no_rates) -> DeclarationLoop:
+    """The loop of one exported declaration; 404 when it is not the caller's or not exported (released)."""
+    from tradeloop.kit.errors import NotFound
+
+    repo = LoopRepository(session, principal)
+    decl = repo.declaration(declaration_id)
+    lines = declaration_loop(session, principal=principal, declaration_id=declaration_id, rates=rates) \
+        if decl is not None else []
+    if decl is None or not lines:
+        raise NotFound("No exported declaration with this id.", message_zh="未找到该已放行的出口申报")
+    return DeclarationLoop(decl, lines)
+
+
+def declarations_page(session: Session, *, principal: Principal, cursor: str | None, limit: int | None,
+                      q: str | None = None, warehouse_id: uuid.UUID | None = None,
+                      rates: RateLookup = no_rates) -> tuple[list[DeclarationLoop], str | None]:
+    repo = LoopRepository(session, principal)
+    decls, nxt = repo.declarations_page(cursor=cursor, limit=limit, q=q, warehouse_id=warehouse_id)
+    lines = declaration_loop(session, principal=principal, declaration_ids=[d.id for d in decls], rates=rates) \
+        if decls else []
+    by_decl: dict[uuid.UUID, list[LineLoop]] = defaultdict(list)
+    for li in lines:
+        by_decl[li.declaration_id].append(li)
+    return [DeclarationLoop(d, by_decl[d.id]) for d in decls], nxt
+
+
+def lineage(session: Session, *, principal: Principal, sales_line_id: uuid.UUID) -> list[dict]:
+    """Which declaration lines (through which lots) the units of one sales line came from."""
+    from tradeloop.kit.errors import NotFound
+
+    repo = LoopRepository(session, principal)
+    if repo.sales_line(sales_line_id) is None:
+        raise NotFound("Sales line not found.", message_zh="未找到该销售行")
+    return [{"declaration_id": d.id if d else None, "cop_no": d.cop_no if d else None,
+             "entry_id": (li.entry_id or d.entry_id) if d else None, "gnum": li.gnum if li else None,
+             "declaration_line_id": li.id if li else None, "lot_id": lot.id, "lot_code": lot.lot_code,
+             "warehouse_id": lot.warehouse_id, "received_at": lot.received_at, "qty": int(qty), "state": state}
+            for d, li, lot, qty, state in repo.lineage(sales_line_id)]

@@ -13,10 +13,12 @@ from tradeloop.kit.api import Cursor, Limit
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.tables import to_csv
 from tradeloop.kit.web import DB, CurrentPrincipal
-from tradeloop.sales import service
+from tradeloop.sales import fulfilment, service
 from tradeloop.sales.models import SalesOrderLine
 from tradeloop.sales.repository import ProfileRepository, SalesRepository
 from tradeloop.sales.schemas import (
+    FulfilIn,
+    FulfilmentRead,
     ImportRead,
     OrderLineRead,
     ProfileCreate,
@@ -110,6 +112,20 @@ def import_errors(import_id: uuid.UUID, principal: CurrentPrincipal, db: DB):
                   ([e["row"], e["column"], e["value"], e["reason"], e.get("reason_zh", "")] for e in errors))
     return Response(data, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"'})
+
+
+@router.post("/fulfilments", response_model=FulfilmentRead, responses={
+    422: {"description": "unknown warehouse, channel or country code (nothing applied)"}})
+def fulfil(body: FulfilIn, principal: CurrentPrincipal, db: DB):
+    """Link imported sales lines not yet fulfilled to outbound orders of a warehouse: an existing outbound
+    order with the sale's reference (``channel:external_order_id``) is linked by SKU; otherwise one is
+    created per sales order, FIFO from the lots (the lineage), shipped at the file's ship date when the file
+    says it shipped, allocated when it is pending. Orders the stock cannot cover are listed in ``short``.
+    Running it again links only what is new."""
+    result = fulfilment.fulfil_orders(db, principal=principal, warehouse_id=body.warehouse_id, channel=body.channel,
+                                      marketplace=body.marketplace, fulfillment_channel=body.fulfillment_channel,
+                                      buyer_countries=body.buyer_countries)
+    return FulfilmentRead(**result.as_dict())
 
 
 @router.get("/profiles", response_model=Page[ProfileRead])

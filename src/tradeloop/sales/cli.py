@@ -99,3 +99,47 @@ def import_orders_command(
         typer.echo(result.message)
     if result.fatal:
         raise typer.Exit(FATAL_EXIT)
+
+
+def fulfil_command(
+    enterprise: Annotated[str, typer.Option(help="USCC of the exporter whose sales are fulfilled")],
+    warehouse: Annotated[str, typer.Option(help="Code of the warehouse the sales ship from (one the exporter "
+                                                "owns or uses)")],
+    channel: Annotated[str | None, typer.Option(help="Only lines of this channel (amazon, shopify, …)")] = None,
+    marketplace: Annotated[str | None, typer.Option(help="Only lines of this marketplace, e.g. Amazon.de")] = None,
+    fulfillment_channel: Annotated[str | None, typer.Option(
+        "--fulfillment-channel", help="Only lines with this fulfilment channel, e.g. AFN or MFN")] = None,
+    country: Annotated[list[str] | None, typer.Option(
+        "--country", help="Only lines shipping to this ISO alpha-2 country (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object")] = False,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: per-user data dir)")]
+    = None,
+):
+    """Link imported sales lines to outbound orders of a warehouse, FIFO from its lots (the lineage back to
+    the export declarations). Running it again links only what is new."""
+    from dataclasses import replace
+
+    from tradeloop.cli import _enterprise_by_uscc, _fail, _run, _settings
+    from tradeloop.sales import fulfilment
+    from tradeloop.warehouse.repository import WarehouseRepository
+
+    def run(session, principal):
+        ent = _enterprise_by_uscc(session, principal, enterprise)
+        tenant = replace(principal, enterprise_id=ent.id, label="cli fulfil")
+        found = [w for w in session.scalars(WarehouseRepository(session, tenant).filtered()) if w.code == warehouse]
+        if not found:
+            _fail(f"No warehouse with code {warehouse} is owned or used by {enterprise}.")
+        return fulfilment.fulfil_orders(session, principal=tenant, warehouse_id=found[0].id, channel=channel,
+                                        marketplace=marketplace, fulfillment_channel=fulfillment_channel,
+                                        buyer_countries=country)
+
+    result = _run(_settings(data_dir), run)
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
+        return
+    typer.echo(f"orders created {result.orders_created}, linked {result.orders_linked}; lines linked "
+               f"{result.lines_linked}; units allocated {result.units_allocated}, shipped {result.units_shipped}; "
+               f"shipped later {result.orders_shipped_later}, cancelled {result.orders_cancelled}; "
+               f"short {len(result.short)}")
+    for s in result.short[:50]:
+        typer.echo(f"short: order {s['order']} {s['sku']}: {s['wanted']} wanted, {s['available']} available")

@@ -69,6 +69,7 @@ class SalesOrderLine(Base):
         Index("ix_sales_order_lines_sku", "enterprise_id", "sku"),
         Index("ix_sales_order_lines_order_date", "enterprise_id", "order_date"),
         Index("ix_sales_order_lines_unknown", "enterprise_id", "sku_unknown", "sku"),
+        Index("ix_sales_order_lines_outbound", "enterprise_id", "outbound_id"),
     )
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -110,6 +111,11 @@ class SalesOrderLine(Base):
     #: Refunded amount, where the file gives it.
     refunded_minor: Mapped[int | None] = mapped_column(BigInteger)
     row_hash: Mapped[str] = mapped_column(String(32))
+    #: The outbound order (and its line) that shipped or will ship this line from an overseas warehouse, set by
+    #: fulfilment (``sales.fulfilment``); the stock allocations of that outbound line are the sale's lineage
+    #: (lot -> declaration line). Never written by an import, so a re-import keeps the link.
+    outbound_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    outbound_line_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     #: The import (job) that last inserted or changed the line.
     import_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = created_column()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from tradeloop.catalog.models import Product
@@ -128,6 +128,73 @@ class SalesRepository:
                 product_id=product_id, sku_unknown=False, updated_at=utcnow())
                 .execution_options(synchronize_session=False)).rowcount
         return linked
+
+
+#: The columns fulfilment reads of a line, in this order.
+FULFIL_COLUMNS = ("id", "channel", "marketplace", "external_order_id", "line_id", "sku", "quantity", "status",
+                  "order_date", "ship_date", "buyer_country", "fulfillment_channel")
+
+
+class FulfilmentRepository:
+    """The reads and writes of ``sales.fulfilment``: lines waiting for an outbound order, and their links."""
+
+    def __init__(self, session: Session, principal: Principal):
+        self.session = session
+        self.principal = principal
+
+    @property
+    def tenant(self) -> uuid.UUID:
+        return self.principal.tenant(Action.WRITE)
+
+    def unfulfilled(self, *, statuses: tuple[str, ...], channel: str | None, marketplace: str | None,
+                    fulfillment_channel: str | None, buyer_countries: list[str] | None,
+                    after: tuple | None, limit: int) -> list[tuple]:
+        """Lines without an outbound order whose SKU is in the catalogue, oldest order first (keyset after
+        ``(order_date, channel, external_order_id)``)."""
+        t = SalesOrderLine
+        stmt = select(*(getattr(t, c) for c in FULFIL_COLUMNS)).where(
+            t.enterprise_id == self.tenant, t.outbound_id.is_(None), t.sku_unknown.is_(False),
+            t.status.in_(statuses))
+        if channel:
+            stmt = stmt.where(t.channel == channel)
+        if marketplace:
+            stmt = stmt.where(t.marketplace == marketplace)
+        if fulfillment_channel:
+            stmt = stmt.where(t.fulfillment_channel == fulfillment_channel)
+        if buyer_countries:
+            stmt = stmt.where(t.buyer_country.in_(buyer_countries))
+        if after is not None:
+            d, c, o = after
+            stmt = stmt.where((t.order_date > d) | ((t.order_date == d) & (t.channel > c))
+                              | ((t.order_date == d) & (t.channel == c) & (t.external_order_id > o)))
+        stmt = stmt.order_by(t.order_date, t.channel, t.external_order_id, t.line_id).limit(limit)
+        return [tuple(r) for r in self.session.execute(stmt)]
+
+    def link(self, links: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]) -> None:
+        """Set ``(line id, outbound id, outbound line id)`` links in one executemany."""
+        if not links:
+            return
+        t = SalesOrderLine.__table__
+        now = utcnow()
+        self.session.execute(
+            update(t).where(t.c.enterprise_id == bindparam("e"), t.c.id == bindparam("i"))
+            .values(outbound_id=bindparam("o"), outbound_line_id=bindparam("ol"), updated_at=now)
+            .execution_options(synchronize_session=False),
+            [{"e": self.tenant, "i": i, "o": o, "ol": ol} for i, o, ol in links])
+
+    def linked_to_update(self, statuses: tuple[str, ...]) -> list[tuple]:
+        """Outbound orders still open at the warehouse whose linked lines ALL have one of ``statuses`` in the
+        sales files (cancelled, or shipped): (channel, external order id, outbound id, last ship date)."""
+        from tradeloop.warehouse.stock_models import OutboundOrder, OutboundStatus
+
+        t, o = SalesOrderLine, OutboundOrder
+        open_ = (OutboundStatus.CREATED, OutboundStatus.ALLOCATED, OutboundStatus.PICKED)
+        return list(self.session.execute(
+            select(t.channel, t.external_order_id, t.outbound_id, func.max(t.ship_date))
+            .join(o, (o.enterprise_id == t.enterprise_id) & (o.id == t.outbound_id))
+            .where(t.enterprise_id == self.tenant, o.status.in_(open_))
+            .group_by(t.channel, t.external_order_id, t.outbound_id)
+            .having(func.sum(case((t.status.in_(statuses), 0), else_=1)) == 0)))
 
 
 class ProfileRepository:

@@ -118,3 +118,28 @@ class UnknownSkuRead(BaseModel):
     last_order_date: datetime
     in_catalogue: bool = Field(description="the catalogue has the SKU now; the next import of these lines (or "
                                             "the button on the unknown-SKU page) links them")
+
+
+class FulfilIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    warehouse_id: uuid.UUID = Field(description="the overseas (or marketplace-fulfilment) warehouse the sales "
+                                    "ship from")
+    channel: str | None = Field(None, description="only lines of this channel")
+    marketplace: str | None = Field(None, max_length=64, description="only lines of this marketplace, e.g. "
+                                    "Amazon.de")
+    fulfillment_channel: str | None = Field(None, max_length=64, description="only lines with this fulfilment "
+                                            "channel, e.g. AFN (Amazon) or MFN")
+    buyer_countries: list[str] | None = Field(None, max_length=300, description="only lines shipping to these "
+                                              "ISO alpha-2 countries")
+
+
+class FulfilmentRead(BaseModel):
+    orders_created: int
+    orders_linked: int
+    lines_linked: int
+    units_allocated: int
+    units_shipped: int
+    orders_shipped_later: int
+    orders_cancelled: int
+    short: list[dict]
+    skipped: list[dict]

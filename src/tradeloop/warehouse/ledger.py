@@ -47,6 +47,16 @@ class Document:
     number: str | None = None
 
 
+@dataclass(frozen=True)
+class BatchMove:
+    lot: StockLot
+    kind: MovementKind
+    qty: int
+    document: Document
+    occurred_at: datetime | None = None
+    reason: str | None = None
+
+
 def lock_order(lot: StockLot) -> tuple:
     return (lot.sku, lot.received_at, lot.id)
 
@@ -156,6 +166,63 @@ class StockLedger:
                 if remaining == 0:
                     break
         return taken
+
+    # --- many orders at once (fulfilment of an imported sales file) ------------------------------
+
+    def lock_available(self, enterprise_id: uuid.UUID, warehouse_id: uuid.UUID, skus: Iterable[str]) -> list[StockLot]:
+        """The lots of ``skus`` in a warehouse that have available units, locked (``FOR UPDATE`` on PostgreSQL;
+        SQLite's write transaction holds the database) in the one global lock order. Until the caller's
+        transaction ends nobody else can take their units, so a plan made from them holds."""
+        skus = sorted(set(skus))
+        if not skus:
+            return []
+        return list(self.session.scalars(
+            select(StockLot).where(StockLot.enterprise_id == enterprise_id, StockLot.warehouse_id == warehouse_id,
+                                   StockLot.sku.in_(skus), StockLot.on_hand > StockLot.allocated)
+            .order_by(StockLot.sku, StockLot.received_at, StockLot.id).with_for_update()
+            .execution_options(populate_existing=True)))
+
+    def apply_many(self, moves: list[BatchMove], *, actor: str) -> None:
+        """Many movements in one go: one conditional update per lot with the lot's net change (lots in the
+        global lock order), and the movement rows in one ``executemany``. All or nothing: raises
+        InsufficientStock (the caller rolls back) when a lot would go below zero or over-allocated."""
+        net: dict[uuid.UUID, list] = {}
+        now = utcnow()
+        rows = []
+        for m in moves:
+            if m.qty <= 0:
+                raise ValueError("movement quantities are positive")
+            sign_on, sign_alloc = EFFECT[m.kind]
+            d_on, d_alloc = sign_on * m.qty, sign_alloc * m.qty
+            entry = net.setdefault(m.lot.id, [m.lot, 0, 0])
+            entry[1] += d_on
+            entry[2] += d_alloc
+            lot = m.lot
+            rows.append({"enterprise_id": lot.enterprise_id, "id": uuid7(), "lot_id": lot.id,
+                         "warehouse_owner_id": lot.warehouse_owner_id, "warehouse_id": lot.warehouse_id,
+                         "sku": lot.sku, "kind": m.kind.value, "qty": m.qty, "d_on_hand": d_on,
+                         "d_allocated": d_alloc, "document_type": m.document.type, "document_id": m.document.id,
+                         "document_no": m.document.number, "reason": m.reason, "occurred_at": m.occurred_at or now,
+                         "actor": actor[:200], "created_at": now})
+        for lot, d_on, d_alloc in sorted(net.values(), key=lambda e: lock_order(e[0])):
+            if not d_on and not d_alloc:
+                continue
+            new_on, new_alloc = StockLot.on_hand + d_on, StockLot.allocated + d_alloc
+            row = self.session.execute(
+                update(StockLot).where(and_(StockLot.enterprise_id == lot.enterprise_id, StockLot.id == lot.id,
+                                            new_on >= 0, new_alloc >= 0, new_alloc <= new_on))
+                .values(on_hand=new_on, allocated=new_alloc, updated_at=now)
+                .returning(StockLot.on_hand, StockLot.allocated)
+                .execution_options(synchronize_session=False)).first()
+            if row is None:
+                raise InsufficientStock(
+                    f"Lot {lot.lot_code} of {lot.sku} cannot take a net change of {d_on} on hand and {d_alloc} "
+                    f"allocated.", message_zh=f"批次 {lot.lot_code}（{lot.sku}）库存不足，无法执行该操作",
+                    sku=lot.sku, lot=lot.lot_code)
+            set_committed_value(lot, "on_hand", row[0])
+            set_committed_value(lot, "allocated", row[1])
+        if rows:
+            self.session.execute(insert(StockMovement.__table__), rows)
 
     # --- reads for the services -----------------------------------------------------------------
 

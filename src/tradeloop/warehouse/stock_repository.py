@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from tradeloop.catalog.repository import ProductRepository
@@ -204,6 +204,28 @@ class StockRepository:
             found.update(self.session.scalars(select(OutboundOrder.reference).where(
                 OutboundOrder.enterprise_id == self.me, OutboundOrder.reference.in_(references[i:i + 500]))))
         return found
+
+    def outbounds_by_reference(self, references: list[str]) -> dict[str, tuple[OutboundOrder, list[OutboundLine]]]:
+        """The caller's outbound orders with these references, with their lines."""
+        found: dict[str, tuple[OutboundOrder, list[OutboundLine]]] = {}
+        for i in range(0, len(references), 500):
+            orders = {o.id: o for o in self.session.scalars(select(OutboundOrder).where(
+                OutboundOrder.enterprise_id == self.me, OutboundOrder.reference.in_(references[i:i + 500])))}
+            lines: dict[uuid.UUID, list[OutboundLine]] = {oid: [] for oid in orders}
+            if orders:
+                for line in self.session.scalars(select(OutboundLine).where(
+                        OutboundLine.enterprise_id == self.me, OutboundLine.outbound_id.in_(list(orders)))
+                        .order_by(OutboundLine.line_no)):
+                    lines[line.outbound_id].append(line)
+            found.update({o.reference: (o, lines[o.id]) for o in orders.values()})
+        return found
+
+    def add_outbound_batch(self, orders: list[dict], lines: list[dict], allocations: list[dict]) -> None:
+        """Insert many outbound orders with their lines and allocations (one ``executemany`` each); the
+        stock itself moves through ``ledger.StockLedger.apply_many`` in the same transaction."""
+        for model, rows in ((OutboundOrder, orders), (OutboundLine, lines), (Allocation, allocations)):
+            if rows:
+                self.session.execute(insert(model.__table__), rows)
 
     def allocations(self, order: OutboundOrder, *, state: str | None = None) -> list[Allocation]:
         stmt = select(Allocation).where(Allocation.enterprise_id == order.enterprise_id,

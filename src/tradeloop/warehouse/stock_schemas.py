@@ -41,6 +41,8 @@ class ReceiveLineIn(_In):
 class ReceiveIn(_In):
     lines: list[ReceiveLineIn] = Field(default_factory=list, max_length=1000)
     close: bool = Field(False, description="final count: short/over/damaged become discrepancies")
+    received_at: datetime | None = Field(None, description="when the units were counted, if recorded later "
+                                         "(default: now; never in the future)")
 
 
 class InboundLineRead(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
@@ -188,9 +188,17 @@ def receive_inbound(session: Session, *, principal: Principal, inbound_id: uuid.
     for i, given in enumerate(data.lines):
         if given.line_no not in lines:
             errors.add(f"lines[{i}].line_no", "is not a line of this inbound order", "不是该入库单的行号")
+    now = utcnow()
+    if data.received_at is not None:
+        if data.received_at.tzinfo is None:
+            errors.add("received_at", "needs a time zone offset", "须带时区")
+        elif data.received_at > now + timedelta(minutes=5):
+            errors.add("received_at", "must not be in the future", "不能晚于当前时间")
+        else:
+            now = data.received_at
     errors.raise_if_any()
     before = audit.snapshot(order)
-    ledger, now = StockLedger(session, principal), utcnow()
+    ledger = StockLedger(session, principal)
     receipts = []
     for given in data.lines:
         line = lines[given.line_no]

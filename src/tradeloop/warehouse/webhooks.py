@@ -342,6 +342,15 @@ def _document(session: Session, row) -> dict:
     return model.model_dump(mode="json")
 
 
+def subscribed(session: Session, enterprise_ids: Iterable[uuid.UUID | None], event_type: str) -> bool:
+    """Whether any active subscription of ``enterprise_ids`` wants ``event_type`` (bulk writers ask once,
+    then emit per document only when someone listens)."""
+    ids = {e for e in enterprise_ids if e is not None}
+    return bool(ids) and any(event_type in (s.event_types or []) for s in session.scalars(
+        select(WebhookSubscription).where(WebhookSubscription.enterprise_id.in_(ids),
+                                          WebhookSubscription.active.is_(True))))
+
+
 def emit(session: Session, enterprise_ids: Iterable[uuid.UUID | None], event_type: str,
          payload: dict | Callable[[], dict]) -> list[WebhookDelivery]:
     """Queue ``event_type`` for every active subscription of ``enterprise_ids`` that wants it, in the

@@ -1,0 +1,74 @@
+"""The closed loop in the API: per declaration and line, where the exported units are and what they sold for."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+
+class Counts(BaseModel):
+    exported: Decimal = Field(description="declared quantity (customs unit)")
+    declared_value_minor: int = Field(description="declared line total, minor units of the declaration currency")
+    received: int = Field(description="good units booked into stock at the warehouse")
+    damaged: int = Field(description="damaged on arrival (not stocked)")
+    short: int = Field(description="short minus over on closed inbound orders")
+    in_transit: Decimal = Field(description="exported, not counted at a warehouse yet")
+    on_hand: int
+    allocated: int = Field(description="of on hand, reserved for open outbound orders")
+    sold: int = Field(description="shipped to buyers, net of returned units")
+    sold_linked: int = Field(description="of sold, units whose outbound order is linked to an imported sale")
+    returned: int = Field(description="units the buyers sent back (restocked, disposed or sent home)")
+    disposed: int
+    returned_to_origin: int = Field(description="退运: sent back to China")
+    losses: int = Field(description="damaged + short + adjustments and stock-count differences")
+    sales_value: dict[str, int] = Field(description="realised value of the sold_linked units per sale currency "
+                                        "(item price less promotions, minor units)")
+    sales_value_cny: int | None = Field(description="the same in CNY fen at each sale's order-date rate; null "
+                                        "when a rate is missing (see missing_rates)")
+    missing_rates: list[str] = Field(description="'CUR YYYY-MM-DD' of every rate that was missing")
+    abroad_by_age: dict[str, int] = Field(description="units on hand per age bucket (days since receipt)")
+    balanced: bool = Field(description="exported = in transit + on hand + sold + disposed + returned to "
+                           "China + losses")
+
+
+class LineLoopRead(Counts):
+    line_id: uuid.UUID
+    gnum: int
+    sku: str
+    name: str
+    currency: str
+
+
+class DeclarationRef(BaseModel):
+    id: uuid.UUID
+    cop_no: str
+    invt_no: str | None
+    entry_id: str | None
+    mode: str
+    status: str
+    ie_date: date
+    currency: str
+    warehouse_id: uuid.UUID | None
+
+
+class DeclarationLoopRead(BaseModel):
+    declaration: DeclarationRef
+    totals: Counts
+    lines: list[LineLoopRead]
+
+
+class LineageRead(BaseModel):
+    declaration_id: uuid.UUID | None
+    cop_no: str | None
+    entry_id: str | None
+    gnum: int | None
+    declaration_line_id: uuid.UUID | None
+    lot_id: uuid.UUID
+    lot_code: str
+    warehouse_id: uuid.UUID
+    received_at: datetime
+    qty: int
+    state: str = Field(description="allocated (waiting to ship) or shipped")
