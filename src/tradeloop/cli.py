@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from tradeloop.config import Settings, load_settings
 from tradeloop.customs.cli import customs_app
 from tradeloop.sales.cli import fulfil_command, import_app
+from tradeloop.tax.cli import tax_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="tradeloop — 跨境电商海外仓综合服务平台")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -29,6 +30,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(customs_app, name="customs")
 app.add_typer(import_app, name="import")
 app.command("fulfil")(fulfil_command)
+app.add_typer(tax_app, name="tax")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: per-user data dir)")]
 
