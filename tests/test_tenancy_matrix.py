@@ -183,6 +183,10 @@ OPERATIONS = {
     ("GET", "/api/v1/sales/unknown-skus"): ("read", None),
     ("POST", "/api/v1/sales/fulfilments"): ("write", lambda w: {"warehouse_id": str(w.ids["warehouse_id"])}),
     ("GET", "/api/v1/loop/declarations"): ("read", None),
+    ("GET", "/api/v1/finance/rates"): ("auth", None),
+    ("GET", "/api/v1/finance/rates/convert"): ("auth", None),
+    ("POST", "/api/v1/finance/rates/ecb"): ("platform", lambda w: {"since": "2026-10-29", "until": "2026-10-30"}),
+    ("POST", "/api/v1/finance/rates/import"): ("platform", "rates-file"),
     ("GET", "/api/v1/loop/declarations/{declaration_id}"): ("read", None),
     ("GET", "/api/v1/loop/sales-lines/{sales_line_id}/lineage"): ("read", None),
     ("GET", "/api/v1/audit"): ("read", None),
@@ -496,6 +500,10 @@ def _call(client, method, path, ids, body_spec, world):
         if r.status_code == 202:
             _wait_sales_import(client, r.json()["id"])
         return r
+    if body_spec == "rates-file":
+        day = f"2025-{1 + uuid.uuid4().int % 12:02d}-{1 + uuid.uuid4().int % 28:02d}"
+        return client.request(method, url, data={"source": "manual"}, files={
+            "file": ("rates.csv", f"date,USD/CNY\n{day},7.{uuid.uuid4().int % 10000:04d}\n".encode(), "text/csv")})
     if body_spec == "receipt-file":
         return client.request(method, url, files={"file": ("r.xml", b"<junk " + uuid.uuid4().bytes.hex().encode(),
                                                            "text/xml")})

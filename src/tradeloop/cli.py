@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from tradeloop.config import Settings, load_settings
 from tradeloop.customs.cli import customs_app
+from tradeloop.finance.cli import rates_app
 from tradeloop.sales.cli import fulfil_command, import_app
 from tradeloop.tax.cli import tax_app
 
@@ -31,6 +32,7 @@ app.add_typer(customs_app, name="customs")
 app.add_typer(import_app, name="import")
 app.command("fulfil")(fulfil_command)
 app.add_typer(tax_app, name="tax")
+app.add_typer(rates_app, name="rates")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: per-user data dir)")]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime, TypeDecorator, Uuid
+from sqlalchemy import DateTime, String, TypeDecorator, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradeloop.kit.ids import uuid7
@@ -34,6 +35,24 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+
+class DecimalText(TypeDecorator):
+    """An exact decimal of any precision, stored as its text on both backends (SQLite's NUMERIC is a double,
+    which cannot keep an exchange rate's 12 decimal places). Not for sums in SQL."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("decimals are never floats")
+        return format(Decimal(value), "f")
+
+    def process_result_value(self, value, dialect):
+        return Decimal(value) if value is not None else None
 
 
 def id_column() -> Mapped[uuid.UUID]:

@@ -43,8 +43,7 @@ RateLookup = Callable[[str, date], Decimal | None]
 
 
 def no_rates(currency: str, day: date) -> Decimal | None:
-    """The rate source until exchange rates are imported (module ``finance``): CNY is CNY, every other
-    currency has no rate — shown as missing, never guessed."""
+    """A rate source that knows no rates (tests): CNY is CNY, every other currency is missing."""
     return Decimal(1) if currency == "CNY" else None
 
 
@@ -124,7 +123,7 @@ def _line(decl: Declaration, line: DeclarationLine, counts: dict, moves: dict, s
 
 
 def declaration_loop(session: Session, *, principal: Principal, declaration_id: uuid.UUID | None = None,
-                     declaration_ids: list[uuid.UUID] | None = None, rates: RateLookup = no_rates,
+                     declaration_ids: list[uuid.UUID] | None = None, rates: RateLookup | None = None,
                      as_of: date | None = None, values: bool = True) -> list[LineLoop]:
     """Every exported line (of one declaration, of several, or all), with where its units are and, with
     ``values``, what the sold ones realised and how old the units still abroad are."""
@@ -134,6 +133,10 @@ def declaration_loop(session: Session, *, principal: Principal, declaration_id: 
     out = []
     as_of = as_of or utcnow().date()
     refs = ReferenceLookup(session)
+    if rates is None:  # the imported rates, at each sale's date (finance.rates, rule sale_date)
+        from tradeloop.finance.rates import RateBook
+
+        rates = RateBook(session, "sale_date")
     for i in range(0, len(ids), 500):
         chunk = pairs[i:i + 500]
         chunk_ids = ids[i:i + 500]
@@ -243,7 +246,7 @@ class DeclarationLoop:
 
 
 def one_declaration(session: Session, *, principal: Principal, declaration_id: uuid.UUID,
-                    rates: RateLookup = no_rates) -> DeclarationLoop:
+                    rates: RateLookup | None = None) -> DeclarationLoop:
     """The loop of one exported declaration; 404 when it is not the caller's or not exported (released)."""
     from tradeloop.kit.errors import NotFound
 
@@ -258,7 +261,7 @@ def one_declaration(session: Session, *, principal: Principal, declaration_id: u
 
 def declarations_page(session: Session, *, principal: Principal, cursor: str | None, limit: int | None,
                       q: str | None = None, warehouse_id: uuid.UUID | None = None,
-                      rates: RateLookup = no_rates) -> tuple[list[DeclarationLoop], str | None]:
+                      rates: RateLookup | None = None) -> tuple[list[DeclarationLoop], str | None]:
     repo = LoopRepository(session, principal)
     decls, nxt = repo.declarations_page(cursor=cursor, limit=limit, q=q, warehouse_id=warehouse_id)
     lines = declaration_loop(session, principal=principal, declaration_ids=[d.id for d in decls], rates=rates) \
