@@ -5,6 +5,7 @@ from tradeloop.catalog import models as _catalog  # noqa: F401
 from tradeloop.customs import models as _customs  # noqa: F401
 from tradeloop.enterprises import models as _enterprises  # noqa: F401
 from tradeloop.finance import models as _finance  # noqa: F401
+from tradeloop.finance import money_models as _money  # noqa: F401
 from tradeloop.identity import models as _identity  # noqa: F401
 from tradeloop.kit import idempotency_models as _idempotency  # noqa: F401
 from tradeloop.kit import jobs as _jobs  # noqa: F401
