@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -184,6 +185,17 @@ OPERATIONS = {
     ("POST", "/api/v1/sales/fulfilments"): ("write", lambda w: {"warehouse_id": str(w.ids["warehouse_id"])}),
     ("GET", "/api/v1/loop/declarations"): ("read", None),
     ("GET", "/api/v1/finance/rates"): ("auth", None),
+    ("POST", "/api/v1/finance/matching/auto"): ("write", lambda w: {}),
+    ("GET", "/api/v1/finance/bank-entries/{entry_id}/suggestions"): ("read", None),
+    ("GET", "/api/v1/finance/bank-entries/{entry_id}/matches"): ("read", None),
+    ("POST", "/api/v1/finance/bank-entries/{entry_id}/ignore"): ("write", lambda w: {"reason": "内部划转"}),
+    ("POST", "/api/v1/finance/matches"): ("write", lambda w: {
+        "bank_entry_id": str(w.ids["entry_id"]), "payout_id": str(w.ids["payout_id"]), "amount_minor": 1}),
+    ("DELETE", "/api/v1/finance/matches/{match_id}"): ("write", None),
+    ("POST", "/api/v1/finance/fx-settlements"): ("write", lambda w: {
+        "reference": f"FX-{uuid.uuid4().hex[:10]}", "settled_on": "2026-03-10", "currency": "USD",
+        "amount_minor": 1, "cny_minor": 7}),
+    ("GET", "/api/v1/finance/fx-settlements"): ("read", None),
     ("GET", "/api/v1/finance/rates/convert"): ("auth", None),
     ("POST", "/api/v1/finance/rates/ecb"): ("platform", lambda w: {"since": "2026-10-29", "until": "2026-10-30"}),
     ("POST", "/api/v1/finance/rates/import"): ("platform", "rates-file"),
@@ -197,6 +209,7 @@ OPERATIONS = {
 
 #: Steps that need their document in another state than the default target: path parameter → target key.
 PATH_IDS = {
+    ("POST", "/api/v1/finance/bank-entries/{entry_id}/ignore"): {"entry_id": "ignorable_entry_id"},
     ("GET", "/api/v1/loop/declarations/{declaration_id}"): {"declaration_id": "exported_declaration_id"},
     ("POST", "/api/v1/customs/summaries/{summary_id}/withdraw"): {"summary_id": "rejected_summary_id"},
     ("POST", "/api/v1/outbound/{outbound_id}/pick"): {"outbound_id": "allocated_outbound_id"},
@@ -257,6 +270,7 @@ def _targets(db, world) -> Targets:
             customs_unit="011", unit1="011", unit1_factor=1, gross_weight_kg="0.1", net_weight_kg="0.08"))
     customs = {**_customs_targets(db, world, system), **_stock_targets(db, world, system)}
     customs.update(_sales_targets(db, system))
+    customs.update(_finance_targets(db, system))
     ids = {"membership_id": viewer_membership.id, "api_key_id": key.id, "enterprise_id": a.enterprise.id,
            "warehouse_id": a.warehouse.id, "client_id": link.id, "evidence_id": evidence.id,
            "filing_id": filing.id, "dataset": "countries", "product_id": product.id, **customs}
@@ -264,7 +278,7 @@ def _targets(db, world) -> Targets:
                a.enterprise.uscc, str(key.id), str(link.id), str(product.id), product.sku,
                *(str(customs[k]) for k in ("declaration_id", "message_id", "summary_id", "item_id", "lot_id",
                                            "inbound_id", "outbound_id", "return_id", "exported_declaration_id",
-                                           "sales_line_id")),
+                                           "sales_line_id", "entry_id", "payout_id", "match_id")),
                customs["cop_no"]]
     logistics = _logistics_targets(db, system)
     ids.update(logistics)
@@ -437,6 +451,33 @@ def _sales_targets(db, system) -> dict:
     with db.transaction(write=False) as s:
         [line] = s.scalars(SalesRepository(s, system).filtered(order_id="A-SECRET-ORDER-1")).all()
     return {"import_id": job.id, "profile_id": profile.id, "sales_line_id": line.id}
+
+
+def _finance_targets(db, system) -> dict:
+    """A bank statement with two credits and a payout of tenant a (built directly: the importers have their
+    own tests), one credit matched to the payout through the service."""
+    from tradeloop.finance import matching
+    from tradeloop.finance.money_models import BankEntry, BankStatement, Payout
+    from tradeloop.kit.ids import uuid7
+
+    me = system.enterprise_id
+    with db.transaction() as s:
+        statement = BankStatement(enterprise_id=me, id=uuid7(), format="camt.053", account="A-SECRET-IBAN",
+                                  currency="USD", filename="a.xml", file_sha256=uuid.uuid4().hex * 2)
+        s.add(statement)
+        s.flush()
+        entries = [BankEntry(enterprise_id=me, id=uuid7(), statement_id=statement.id, account="A-SECRET-IBAN",
+                             booking_date=date(2026, 3, 10), direction="credit", amount_minor=amount, currency="USD",
+                             bank_ref=f"A-SECRET-REF-{i}", matched_minor=0, status="unmatched")
+                   for i, amount in enumerate((500_00, 700_00, 900_00))]
+        payout = Payout(enterprise_id=me, id=uuid7(), source="amazon", settlement_id="A-SECRET-SETTLEMENT",
+                        deposit_date=date(2026, 3, 9), currency="USD", total_minor=2000_00, received_minor=0,
+                        status="open")
+        s.add_all([*entries, payout])
+    with db.transaction() as s:
+        m = matching.match(s, principal=system, entry_id=entries[2].id, payout_id=payout.id)
+    return {"entry_id": entries[0].id, "ignorable_entry_id": entries[1].id, "payout_id": payout.id,
+            "match_id": m.id}
 
 
 def _wait_sales_import(client, job_id, timeout=60.0):

@@ -191,7 +191,8 @@ class BankEntry(Base):
 
 
 class MatchMethod(enum.StrEnum):
-    EXACT = "exact"  # same amount and currency, reference or date window
+    REFERENCE = "reference"  # the credit's reference or remittance names the settlement
+    EXACT = "exact"  # same amount and currency, in the date window
     TOLERANCE = "tolerance"  # within the fee tolerance (bank and intermediary fees)
     MANY_TO_ONE = "many_to_one"  # several payouts in one credit
     MANUAL = "manual"
