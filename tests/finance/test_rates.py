@@ -140,3 +140,14 @@ def test_convert_endpoint_records_rule_and_publication(client, db, world):
     assert r.status_code == 422 and r.json()["type"] == "urn:tradeloop:problem:missing-rate"
     listed = client.get("/api/v1/finance/rates", headers=bearer(key), params={"currency": "usd"}).json()
     assert [i["id"] for i in listed["items"]] == ["cfets:USD:2026-03-13"]
+
+
+def test_the_rate_book_gives_what_find_gives(db):
+    load_ecb(db)
+    import_rates(db, "date,currency,rate\n2026-10-28,USD,7.0999\n")
+    with db.transaction(write=False) as s:
+        book = rates.RateBook(s)
+        for day in (date(2026, 10, 25), date(2026, 10, 27), date(2026, 10, 28), date(2026, 10, 30),
+                    date(2026, 11, 3), date(2026, 11, 7)):
+            for cur in ("USD", "EUR", "JPY", "XXX", "CNY"):
+                assert book.conversion(cur, day) == rates.find(s, cur, day), (cur, day)

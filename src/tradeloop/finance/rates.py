@@ -26,6 +26,7 @@ changes nothing; a corrected file replaces the rates it gives.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import re
@@ -126,12 +127,30 @@ class RateBook:
     def __init__(self, session: Session, rule: str = "sale_date"):
         self.session, self.rule = session, rule
         self._cache: dict[tuple[str, date], Conversion | None] = {}
+        self._series: dict[str, dict] = {}
 
     def conversion(self, currency: str, day: date) -> Conversion | None:
         key = (currency, day)
         if key not in self._cache:
-            self._cache[key] = find(self.session, currency, day, self.rule)
+            self._cache[key] = self._from_series(currency, day) if self.rule == "sale_date" and currency != "CNY" \
+                else find(self.session, currency, day, self.rule)
         return self._cache[key]
+
+    def _from_series(self, currency: str, day: date) -> Conversion | None:
+        """``find`` for the sale_date rule, from the currency's whole series read once."""
+        if currency not in self._series:
+            rows = RateRepository(self.session).series(currency, tuple(SALE_SOURCES))
+            self._series[currency] = {src: ([r.day for r in rows if r.source == src],
+                                            [r for r in rows if r.source == src]) for src in SALE_SOURCES}
+        earliest = day - timedelta(days=LOOKBACK_DAYS)
+        for src in SALE_SOURCES:
+            days, rows = self._series[currency][src]
+            i = bisect.bisect_right(days, day) - 1
+            if i >= 0 and days[i] >= earliest:
+                row = rows[i]
+                return Conversion(currency, day, self.rule, row.source, row.day, Decimal(row.rate), row.quote,
+                                  Decimal(row.quoted))
+        return None
 
     def __call__(self, currency: str, day: date) -> Decimal | None:
         found = self.conversion(currency, day)

@@ -40,6 +40,11 @@ class RateRepository:
             ExchangeRate.source == source, ExchangeRate.currency == currency, ExchangeRate.day <= day,
             ExchangeRate.day >= earliest).order_by(ExchangeRate.day.desc()).limit(1))
 
+    def series(self, currency: str, sources: tuple[str, ...]) -> list[ExchangeRate]:
+        """Every rate of a currency from these sources, oldest first (a long computation caches them)."""
+        return list(self.session.scalars(select(ExchangeRate).where(
+            ExchangeRate.currency == currency, ExchangeRate.source.in_(sources)).order_by(ExchangeRate.day)))
+
     def on(self, source: str, currency: str, day: date) -> ExchangeRate | None:
         return self.session.get(ExchangeRate, (source, currency, day))
 

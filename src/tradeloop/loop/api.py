@@ -22,6 +22,7 @@ def loop_read(view: service.DeclarationLoop) -> DeclarationLoopRead:
         declaration=DeclarationRef(id=d.id, cop_no=d.cop_no, invt_no=d.invt_no, entry_id=d.entry_id, mode=d.mode,
                                    status=d.status, ie_date=d.ie_date, currency=d.currency,
                                    warehouse_id=d.warehouse_id),
+        proceeds_due=view.proceeds_due, proceeds_overdue=view.proceeds_overdue,
         totals=view.totals,
         lines=[LineLoopRead(**{k: v for k, v in asdict(li).items() if k in LineLoopRead.model_fields},
                             balanced=li.balanced) for li in view.lines])

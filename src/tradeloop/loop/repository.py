@@ -109,6 +109,36 @@ class LoopRepository:
             .where(Allocation.enterprise_id == self.me, Allocation.state == "shipped",
                    StockLot.declaration_line_id.in_(line_ids)))]
 
+    def lineage_of(self, line_ids: list[uuid.UUID]) -> tuple[list[tuple], dict, dict]:
+        """In one query: the sales lines that took units of these declaration lines' lots, with ALL their shipped
+        allocations (whichever declaration those came from). Returns (rows for these declaration lines as
+        ``sold_allocations`` gives them, sales line -> (quantity, currency, item price, discount, order date),
+        sales line -> [(lot id, received_at, qty)] in a fixed order)."""
+        lot_join = (StockLot.enterprise_id == Allocation.enterprise_id) & (StockLot.id == Allocation.lot_id)
+        sale_join = ((SalesOrderLine.enterprise_id == Allocation.enterprise_id)
+                     & (SalesOrderLine.outbound_line_id == Allocation.line_id))
+        touched = (select(SalesOrderLine.id).select_from(Allocation).join(StockLot, lot_join)
+                   .join(SalesOrderLine, sale_join)
+                   .where(Allocation.enterprise_id == self.me, Allocation.state == "shipped",
+                          StockLot.declaration_line_id.in_(line_ids)))
+        wanted = set(line_ids)
+        rows, sales, allocs = [], {}, defaultdict(list)
+        found = self.session.execute(
+                select(SalesOrderLine.id, SalesOrderLine.quantity, SalesOrderLine.currency,
+                       SalesOrderLine.item_price_minor, SalesOrderLine.discount_minor, SalesOrderLine.order_date,
+                       StockLot.declaration_line_id, Allocation.outbound_id, Allocation.lot_id, StockLot.received_at,
+                       Allocation.qty)
+                .select_from(Allocation).join(StockLot, lot_join).join(SalesOrderLine, sale_join)
+                .where(Allocation.enterprise_id == self.me, Allocation.state == "shipped",
+                       SalesOrderLine.id.in_(touched))
+                .order_by(SalesOrderLine.id, StockLot.received_at, Allocation.lot_id, Allocation.id))
+        for (sid, qty, cur, price, discount, day, decl_line, outbound_id, lot_id, received_at, q) in found:
+            sales[sid] = (qty, cur, price, discount, day)
+            allocs[sid].append((lot_id, received_at, int(q)))
+            if decl_line in wanted:
+                rows.append((decl_line, sid, outbound_id, lot_id, int(q)))
+        return rows, sales, allocs
+
     def sales_lines_with_allocations(self, sales_line_ids: list[uuid.UUID]) -> tuple[dict, dict]:
         """The sales lines (id -> (quantity, currency, item price, discount, order date)) and ALL their shipped
         allocations in a fixed order (id -> [(lot id, received_at, qty)]), so a line's value is split over
@@ -181,3 +211,48 @@ class LoopRepository:
     def declaration(self, declaration_id: uuid.UUID) -> Declaration | None:
         return self.session.scalar(select(Declaration).where(Declaration.enterprise_id == self.me,
                                                              Declaration.id == declaration_id))
+
+    def proceeds(self, sales_line_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple]]:
+        """Per sales line, what its payouts carried: [(currency, net amount of its items (transfers excluded),
+        payout total, payout received, payout deposit date, payout id)]."""
+        from tradeloop.finance.money_models import ItemKind, Payout, PayoutItem
+
+        out: dict[uuid.UUID, list[tuple]] = defaultdict(list)
+        for i in range(0, len(sales_line_ids), 500):
+            for sid, cur, amount, total, got, day, pid in self.session.execute(
+                    select(PayoutItem.sales_line_id, PayoutItem.currency, func.sum(PayoutItem.amount_minor),
+                           Payout.total_minor, Payout.received_minor, Payout.deposit_date, Payout.id)
+                    .join(Payout, (Payout.enterprise_id == PayoutItem.enterprise_id)
+                          & (Payout.id == PayoutItem.payout_id))
+                    .where(PayoutItem.enterprise_id == self.me, PayoutItem.sales_line_id.in_(sales_line_ids[i:i + 500]),
+                           PayoutItem.kind != ItemKind.TRANSFER)
+                    .group_by(PayoutItem.sales_line_id, PayoutItem.currency, Payout.total_minor,
+                              Payout.received_minor, Payout.deposit_date, Payout.id)):
+                out[sid].append((cur, int(amount or 0), int(total or 0), int(got or 0), day, pid))
+        return out
+
+    def settled_share(self, payout_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
+        """Per payout: (money of it converted to CNY, in its currency's minor units; CNY fen received for it) —
+        each matched credit's FX settlements shared over its matches in proportion."""
+        from tradeloop.finance.money_models import BankEntry, FxSettlement, ReceiptMatch
+
+        if not payout_ids:
+            return {}
+        matches = list(self.session.execute(select(ReceiptMatch.payout_id, ReceiptMatch.bank_entry_id,
+                                                   ReceiptMatch.amount_minor, BankEntry.amount_minor)
+                                            .join(BankEntry, (BankEntry.enterprise_id == ReceiptMatch.enterprise_id)
+                                                  & (BankEntry.id == ReceiptMatch.bank_entry_id))
+                                            .where(ReceiptMatch.enterprise_id == self.me,
+                                                   ReceiptMatch.payout_id.in_(payout_ids))))
+        entries = sorted({m[1] for m in matches})
+        fx = dict(((e, (int(a or 0), int(c or 0))) for e, a, c in self.session.execute(
+            select(FxSettlement.bank_entry_id, func.sum(FxSettlement.amount_minor), func.sum(FxSettlement.cny_minor))
+            .where(FxSettlement.enterprise_id == self.me, FxSettlement.bank_entry_id.in_(entries))
+            .group_by(FxSettlement.bank_entry_id)))) if entries else {}
+        out: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
+        for pid, entry_id, part, entry_amount in matches:
+            converted, cny = fx.get(entry_id, (0, 0))
+            if converted and entry_amount:
+                out[pid][0] += converted * part // entry_amount
+                out[pid][1] += cny * part // entry_amount
+        return {k: (v[0], v[1]) for k, v in out.items()}

@@ -30,6 +30,14 @@ class Counts(BaseModel):
                                         "when a rate is missing (see missing_rates)")
     missing_rates: list[str] = Field(description="'CUR YYYY-MM-DD' of every rate that was missing")
     abroad_by_age: dict[str, int] = Field(description="units on hand per age bucket (days since receipt)")
+    paid_out: dict[str, int] = Field(description="what the platforms paid out for the sold units (their payout "
+                                     "items net of fees and refunds), per currency, minor units")
+    proceeds_received: dict[str, int] = Field(description="the part of paid_out received on a bank account "
+                                              "(payouts matched to credits), per currency")
+    settled: dict[str, int] = Field(description="the part of proceeds converted to CNY (结汇), per currency")
+    settled_cny: int = Field(description="CNY fen the conversions gave for it")
+    unpaid_over_90_days: int = Field(description="sold units whose sale is over 90 days old and whose payout is "
+                                     "not received in full (deferred receipt to report, Class A)")
     balanced: bool = Field(description="exported = in transit + on hand + sold + disposed + returned to "
                            "China + losses")
 
@@ -56,6 +64,8 @@ class DeclarationRef(BaseModel):
 
 class DeclarationLoopRead(BaseModel):
     declaration: DeclarationRef
+    proceeds_due: date = Field(description="收汇 deadline: 30 April of the year after export")
+    proceeds_overdue: bool = Field(description="past proceeds_due with realised sales not received in full")
     totals: Counts
     lines: list[LineLoopRead]
 

@@ -5,7 +5,8 @@ For every line of a declaration customs released (800 and beyond), each unit is 
     exported = in transit + on hand + sold + disposed + returned to China + recorded losses
 
 * in transit — declared but not yet counted at a warehouse: exported − (good + damaged units counted on
-  inbound lines) − (short − over on closed inbound lines);
+  inbound lines) − (short − over on closed inbound lines); for 9610/9710 (goods sent straight to the buyer,
+  never stocked abroad) the exported units count as sold when customs releases them;
 * on hand — the lots' projected on-hand (not re-derived from movements, so a lost update shows);
 * sold — outbound movements less the returned units (restocked, disposed or sent home after return);
 * disposed — disposals of stock and of returned units; returned to China — 退运 of stock and of returns;
@@ -25,7 +26,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.orm import Session
@@ -37,6 +38,10 @@ from tradeloop.loop.repository import LoopRepository
 from tradeloop.reference.lookup import ReferenceLookup
 from tradeloop.warehouse import aging
 from tradeloop.warehouse.stock_models import MovementKind as K
+
+#: Modes whose goods go straight to the buyer (9610 retail parcels, 9710 B2B direct export), not to a
+#: warehouse abroad: domain.md §1.1.
+DIRECT_MODES = ("9610", "9710")
 
 #: ``rate(currency, day)``: CNY per one unit of ``currency`` on ``day``, or None when no rate is known.
 RateLookup = Callable[[str, date], Decimal | None]
@@ -83,6 +88,16 @@ class LineLoop:
     missing_rates: list[str] = field(default_factory=list)
     #: Units on hand per age bucket (库龄, days since the lot's receipt).
     abroad_by_age: dict[str, int] = field(default_factory=lambda: dict.fromkeys(aging.LABELS, 0))
+    #: What the platforms paid out for those units (their payout items, net of fees and refunds), per currency;
+    #: the part of it received in a bank account (matched credits); the part of that converted to CNY (结汇), in
+    #: the currency and as the CNY fen it gave.
+    paid_out: dict[str, int] = field(default_factory=dict)
+    proceeds_received: dict[str, int] = field(default_factory=dict)
+    settled: dict[str, int] = field(default_factory=dict)
+    settled_cny: int = 0
+    #: Sold units whose sale is more than 90 days old and whose payout is not received in full (a Class A
+    #: exporter reports deferred receipts over 90 days: domain.md §4).
+    unpaid_over_90_days: int = 0
 
     @property
     def accounted(self) -> Decimal:
@@ -119,6 +134,10 @@ def _line(decl: Declaration, line: DeclarationLine, counts: dict, moves: dict, s
     loop.damaged, loop.short = damaged, closed_diff
     loop.losses = (damaged + closed_diff + m.get(K.ADJUST_OUT, 0) - m.get(K.ADJUST_IN, 0) + m.get(K.COUNT_LOSS, 0)
                    - m.get(K.COUNT_GAIN, 0))
+    if decl.mode in DIRECT_MODES and not counts and not m:
+        # 9610 / 9710: the goods travel straight to the buyer — sold when customs releases them, never stocked
+        loop.sold = int(line.qty)
+        loop.in_transit = line.qty - loop.sold
     return loop
 
 
@@ -159,10 +178,9 @@ def _add_values(repo: LoopRepository, refs: ReferenceLookup, lines: dict[uuid.UU
     promotions) is split over the lots its units came from by cumulative rounding in a fixed lot order, so
     the parts add up to the line's value exactly, whichever declaration is looked at; units returned by the
     buyer (inspected) take their share back."""
-    rows = repo.sold_allocations(list(lines))
+    rows, sales, allocs = repo.lineage_of(list(lines))
     if not rows:
         return
-    sales, allocs = repo.sales_lines_with_allocations(sorted({r[1] for r in rows}))
     returned = repo.returned_units(sorted({r[2] for r in rows}))
     share: dict[tuple[uuid.UUID, uuid.UUID], int] = defaultdict(int)
     for sid, parts in allocs.items():
@@ -176,6 +194,7 @@ def _add_values(repo: LoopRepository, refs: ReferenceLookup, lines: dict[uuid.UU
             prev = upto
     missing: dict[uuid.UUID, set] = defaultdict(set)
     cny_cache: dict[tuple[str, date], Decimal | None] = {}
+    units: dict[tuple[uuid.UUID, uuid.UUID], int] = defaultdict(int)  # (declaration line, sales line) -> kept
     for line_id, sid, outbound_id, lot_id, q in sorted(rows, key=lambda r: (r[2], r[3], r[1])):
         line = lines[line_id]
         back = min(q, returned.get((outbound_id, lot_id), 0))
@@ -183,6 +202,7 @@ def _add_values(repo: LoopRepository, refs: ReferenceLookup, lines: dict[uuid.UU
             returned[(outbound_id, lot_id)] -= back
         kept = q - back
         line.sold_linked += kept
+        units[(line_id, sid)] += kept
         qty, currency, _price, _discount, day = sales[sid]
         value = share[(sid, lot_id)] * kept // q if q else 0
         if not currency or not value:
@@ -202,6 +222,32 @@ def _add_values(repo: LoopRepository, refs: ReferenceLookup, lines: dict[uuid.UU
     for line_id, keys in missing.items():
         lines[line_id].sales_value_cny = None
         lines[line_id].missing_rates = sorted(keys)
+    _add_proceeds(repo, lines, sales, units)
+
+
+def _add_proceeds(repo: LoopRepository, lines: dict[uuid.UUID, LineLoop], sales: dict,
+                  units: dict[tuple[uuid.UUID, uuid.UUID], int]) -> None:
+    """Money back for the sold units: each sales line's payout items shared over its units (floor), the
+    received part in the ratio its payout was matched to bank credits, the settled part in the ratio of the
+    FX settlements of those credits."""
+    proceeds = repo.proceeds(sorted({sid for _l, sid in units}))
+    settled = repo.settled_share(sorted({p[5] for items in proceeds.values() for p in items}))
+    cutoff = (utcnow() - timedelta(days=90)).date()
+    for (line_id, sid), kept in units.items():
+        if not kept:
+            continue
+        line, (qty, _cur, _price, _discount, day) = lines[line_id], sales[sid]
+        paid_in_full = bool(proceeds.get(sid)) and all(got >= total for _c, _a, total, got, _d, _p in proceeds[sid])
+        if not paid_in_full and (day.date() if isinstance(day, datetime) else day) < cutoff:
+            line.unpaid_over_90_days += kept
+        for cur, amount, total, got, _deposit, pid in proceeds.get(sid, ()):
+            part = amount * kept // qty if qty else 0
+            line.paid_out[cur] = line.paid_out.get(cur, 0) + part
+            if total > 0:
+                line.proceeds_received[cur] = line.proceeds_received.get(cur, 0) + part * min(got, total) // total
+                converted, cny = settled.get(pid, (0, 0))
+                line.settled[cur] = line.settled.get(cur, 0) + part * converted // total
+                line.settled_cny += part * cny // total
 
 
 def check(session: Session, *, principal: Principal) -> list[str]:
@@ -241,8 +287,28 @@ class DeclarationLoop:
             for k, v in li.abroad_by_age.items():
                 ages[k] += v
         out["abroad_by_age"] = ages
+        for key in ("paid_out", "proceeds_received", "settled"):
+            money: dict[str, int] = defaultdict(int)
+            for li in self.lines:
+                for cur, v in getattr(li, key).items():
+                    money[cur] += v
+            out[key] = dict(sorted(money.items()))
+        out["settled_cny"] = sum(li.settled_cny for li in self.lines)
+        out["unpaid_over_90_days"] = sum(li.unpaid_over_90_days for li in self.lines)
         out["balanced"] = all(li.balanced for li in self.lines)
         return out
+
+    @property
+    def proceeds_due(self) -> date:
+        """收汇 deadline: 30 April of the year after export (domain.md §3.5, §4)."""
+        return date(self.declaration.ie_date.year + 1, 4, 30)
+
+    @property
+    def proceeds_overdue(self) -> bool:
+        """Past the deadline with realised sales not received in full (in any sale currency)."""
+        totals = self.totals
+        return utcnow().date() > self.proceeds_due and any(
+            totals["proceeds_received"].get(cur, 0) < v for cur, v in totals["sales_value"].items())
 
 
 def one_declaration(session: Session, *, principal: Principal, declaration_id: uuid.UUID,

@@ -70,6 +70,7 @@ class SalesOrderLine(Base):
         Index("ix_sales_order_lines_order_date", "enterprise_id", "order_date"),
         Index("ix_sales_order_lines_unknown", "enterprise_id", "sku_unknown", "sku"),
         Index("ix_sales_order_lines_outbound", "enterprise_id", "outbound_id"),
+        Index("ix_sales_order_lines_outbound_line", "enterprise_id", "outbound_line_id"),
     )
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -28,15 +28,14 @@ LOOP = [
     NavItem("stock", "/stock", N_("Stock")),
     # Sub-links (订单行, 导入订单, 列映射方案, 未知SKU) are the tab bar of the sales pages (sales/_tabs.html).
     NavItem("sales", "/sales", N_("Sales")),
+    # Per export declaration: exported, received, on hand, sold, returned (loop/pages.py).
+    NavItem("loop", "/loop", N_("Closed loop")),
     NavItem("finance", "/m/finance", N_("Proceeds & FX"),
             coming=N_("Payouts, bank statements (camt.053, MT940), matching, FX settlement and receivables "
                       "aging.")),
     NavItem("tax", "/m/tax", N_("Export VAT rebates"),
             coming=N_("Purchase invoices, rebate computation, 9810 pre-rebate (HWC-YT) and declaration "
                       "files.")),
-    NavItem("loop", "/m/loop", N_("Closed loop"),
-            coming=N_("Per declaration: exported, received, sold, paid, settled and rebated, with what is "
-                      "overdue.")),
     NavItem("carbon", "/m/carbon", N_("Carbon"),
             coming=N_("Transport emissions per shipment and product following ISO 14083 / GLEC.")),
 ]

@@ -260,6 +260,7 @@ class Allocation(Base):
         # statistics otherwise scans the primary key over all of the enterprise's allocations)
         Index("ix_stock_allocations_outbound", "enterprise_id", "outbound_id", "id"),
         Index("ix_stock_allocations_lot", "enterprise_id", "lot_id"),
+        Index("ix_stock_allocations_line", "enterprise_id", "line_id"),
     )
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
