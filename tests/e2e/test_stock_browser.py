@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -44,6 +45,12 @@ class DemoStock:
     outbound_number: str
     lots_in_order: list[str]  # lot codes the outbound order takes, oldest first
     inbound_id: str  # an advance shipping notice the warehouse has not received yet
+    # what the demo year leaves, read from the database (the demo's numbers change with its date):
+    scarf_us_on_hand: int  # SC-MUL-90 on hand at US-ONT-1
+    scarf_us_available: int  # less what is allocated (the demo's open sales and the order below)
+    scarf_us_lots: int  # its lots with units on hand
+    scarf_us_31_60: int  # its units received 31–60 days ago
+    allocation_qtys: list[int]  # the outbound order's allocations, as its page lists them
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +113,20 @@ def demo_stock(demo_db) -> DemoStock:
             warehouse_id=houses["US-ONT-1"], reference="HBL-E2E-7", lines=[
                 {"sku": "BL-CREPE-M", "lot_code": "ASN-E2E/1", "expected_qty": 50},
                 {"sku": "SC-MUL-90", "lot_code": "ASN-E2E/2", "expected_qty": 100}]))
-        return DemoStock(str(order.id), order.number, codes, str(asn.id))
+        from tradeloop.warehouse.aging import age_days
+
+        line_no = {li.id: li.line_no for li in StockRepository(s, p).outbound_lines(order)}
+        scarf = [lot for lot in s.scalars(select(StockLot).where(
+            StockLot.enterprise_id == silk.id, StockLot.warehouse_id == houses["US-ONT-1"],
+            StockLot.sku == "SC-MUL-90", StockLot.on_hand > 0))]
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        return DemoStock(str(order.id), order.number, codes, str(asn.id),
+                         scarf_us_on_hand=sum(lot.on_hand for lot in scarf), scarf_us_lots=len(scarf),
+                         scarf_us_available=sum(lot.on_hand - lot.allocated for lot in scarf),
+                         scarf_us_31_60=sum(lot.on_hand for lot in scarf
+                                            if 31 <= age_days(lot.received_at, today, "Asia/Shanghai") <= 60),
+                         allocation_qtys=[a.qty for a in sorted(allocs, key=lambda a: (
+                             line_no[a.line_id], lots[a.lot_id].received_at, a.id))])
 
 
 def _logged_in(browser, live_server, username: str):
@@ -167,8 +187,8 @@ class TestStockPages:
         scarf = table.locator("tr[data-sku='SC-MUL-90']")
         expect(scarf).to_have_count(2)  # in the US and the German warehouse
         us = scarf.filter(has_text="US-ONT-1")
-        expect(us).to_contain_text("1,318")  # 150 opening + 1,180 the demo received − 12 the demo sold
-        expect(us).to_contain_text("1,068")  # available after 250 allocated
+        expect(us).to_contain_text(f"{demo_stock.scarf_us_on_hand:,}")  # 150 opening + what the demo left
+        expect(us).to_contain_text(f"{demo_stock.scarf_us_available:,}")  # available, 250 of them allocated below
         expect(us).to_contain_text("400")  # the oldest lot's age in days
         expect(page.locator("#stock-totals")).to_contain_text("合计")
         no_horizontal_overflow(page)
@@ -177,11 +197,11 @@ class TestStockPages:
         with page.expect_navigation():
             us.locator("[data-action=lots]").click()
         lots = page.locator("table#lots tbody tr")
-        expect(lots).to_have_count(2)
+        expect(lots).to_have_count(demo_stock.scarf_us_lots)
         expect(lots.nth(0)).to_contain_text("OPENING-2024")  # FIFO: the oldest lot first
         expect(lots.nth(1).locator("[data-action=declaration]")).to_have_text("申报单")
 
-    def test_inventory_age_chart(self, silk_page):
+    def test_inventory_age_chart(self, silk_page, demo_stock):
         page = silk_page
         page.goto("/stock")
         with page.expect_navigation():
@@ -193,7 +213,7 @@ class TestStockPages:
         expect(page.locator("table#age thead")).to_contain_text(">365 天")
         row = page.locator("table#age tr[data-sku='SC-MUL-90']").filter(has_text="US-ONT-1")
         cells = row.locator("td.num")
-        expect(cells.nth(1)).to_have_text("1,168")  # 45 days old: 31–60 (1,180 received, 12 sold by the demo)
+        expect(cells.nth(1)).to_have_text(f"{demo_stock.scarf_us_31_60:,}")  # 31–60 days (the lot set to 45 days)
         expect(cells.nth(5)).to_have_text("150")  # 400 days old: >365
         no_horizontal_overflow(page)
         shoot(page, "stock-age.png")
@@ -207,11 +227,12 @@ class TestStockPages:
             row.locator("a").first.click()
         expect(page.locator("#status")).to_have_attribute("data-status", "allocated")
         allocations = page.locator("#allocations tbody tr")
-        expect(allocations).to_have_count(3)  # two scarf lots (FIFO) and one pillowcase lot
+        # scarf lots oldest first (FIFO: the opening lot, then the demo's lots) and one pillowcase lot
+        expect(allocations).to_have_count(len(demo_stock.allocation_qtys))
         assert demo_stock.lots_in_order[0] == "OPENING-2024"
         expect(allocations.nth(0)).to_contain_text("OPENING-2024")
         expect(allocations.nth(0)).to_contain_text("150")
-        expect(allocations.nth(1)).to_contain_text("100")
+        expect(allocations.nth(1)).to_contain_text(str(demo_stock.allocation_qtys[1]))
         expect(allocations.nth(1).locator("a", has_text="申报单")).to_be_visible()
         expect(page.locator("[data-action=pick]")).to_be_visible()
         expect(page.locator("#ship-form")).to_be_visible()
@@ -225,7 +246,7 @@ class TestStockPages:
         expect(page.locator(".flash[role=status]")).to_contain_text("已发货")
         expect(page.locator("#status")).to_have_attribute("data-status", "shipped")
         expect(page.locator("#tracking")).to_contain_text("1Z999AA10123456784")
-        expect(page.locator("#allocations tr[data-state=shipped]")).to_have_count(3)
+        expect(page.locator("#allocations tr[data-state=shipped]")).to_have_count(len(demo_stock.allocation_qtys))
 
 
 class TestWarehouseOperator:
