@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -186,6 +187,31 @@ OPERATIONS = {
     ("GET", "/api/v1/loop/declarations"): ("read", None),
     ("GET", "/api/v1/finance/rates"): ("auth", None),
     ("POST", "/api/v1/finance/matching/auto"): ("write", lambda w: {}),
+    ("POST", "/api/v1/tax/invoices"): ("write", "invoices-file"),
+    ("POST", "/api/v1/finance/settlements"): ("write", "settlement-file"),
+    ("POST", "/api/v1/finance/statements"): ("write", "statement-file"),
+    ("GET", "/api/v1/finance/statements"): ("read", None),
+    ("GET", "/api/v1/finance/statements/{statement_id}"): ("read", None),
+    ("GET", "/api/v1/finance/bank-entries"): ("read", None),
+    ("GET", "/api/v1/finance/payouts"): ("read", None),
+    ("GET", "/api/v1/finance/payouts/{payout_id}"): ("read", None),
+    ("GET", "/api/v1/finance/payout-profiles"): ("read", None),
+    ("POST", "/api/v1/finance/payout-profiles"): ("write", lambda w: {
+        "name": f"p-{uuid.uuid4().hex[:8]}", "columns": {"payout_id": "单号", "date": "日期", "gross": "金额",
+                                                         "currency": "币种"}}),
+    ("GET", "/api/v1/finance/payout-profiles/{profile_id}"): ("read", None),
+    ("PATCH", "/api/v1/finance/payout-profiles/{profile_id}"): ("write", lambda w: {
+        "name": f"p-{uuid.uuid4().hex[:8]}"}),
+    ("DELETE", "/api/v1/finance/payout-profiles/{profile_id}"): ("write", None),
+    ("GET", "/api/v1/tax/invoices"): ("read", None),
+    ("GET", "/api/v1/tax/invoices/{invoice_id}"): ("read", None),
+    ("GET", "/api/v1/tax/allocations"): ("read", None),
+    ("POST", "/api/v1/tax/allocations/auto"): ("write", lambda w: {}),
+    ("POST", "/api/v1/tax/allocations"): ("write", lambda w: {
+        "invoice_line_id": str(w.ids["spare_invoice_line_id"]),
+        "declaration_line_id": str(w.ids["declaration_line_id"]), "qty": "1"}),
+    ("DELETE", "/api/v1/tax/allocations/{allocation_id}"): ("write", None),
+    ("GET", "/api/v1/tax/calc"): ("auth", None),
     ("GET", "/api/v1/finance/bank-entries/{entry_id}/suggestions"): ("read", None),
     ("GET", "/api/v1/finance/bank-entries/{entry_id}/matches"): ("read", None),
     ("POST", "/api/v1/finance/bank-entries/{entry_id}/ignore"): ("write", lambda w: {"reason": "内部划转"}),
@@ -209,6 +235,10 @@ OPERATIONS = {
 
 #: Steps that need their document in another state than the default target: path parameter → target key.
 PATH_IDS = {
+    ("GET", "/api/v1/finance/payout-profiles/{profile_id}"): {"profile_id": "payout_profile_id"},
+    ("PATCH", "/api/v1/finance/payout-profiles/{profile_id}"): {"profile_id": "payout_profile_id"},
+    ("DELETE", "/api/v1/finance/payout-profiles/{profile_id}"): {"profile_id": "payout_profile_id"},
+    ("GET", "/api/v1/finance/payouts/{payout_id}"): {"payout_id": "imported_payout_id"},
     ("POST", "/api/v1/finance/bank-entries/{entry_id}/ignore"): {"entry_id": "ignorable_entry_id"},
     ("GET", "/api/v1/loop/declarations/{declaration_id}"): {"declaration_id": "exported_declaration_id"},
     ("POST", "/api/v1/customs/summaries/{summary_id}/withdraw"): {"summary_id": "rejected_summary_id"},
@@ -271,6 +301,8 @@ def _targets(db, world) -> Targets:
     customs = {**_customs_targets(db, world, system), **_stock_targets(db, world, system)}
     customs.update(_sales_targets(db, system))
     customs.update(_finance_targets(db, system))
+    customs.update(_tax_targets(db, system, customs["exported_declaration_id"]))
+    customs.update(_payout_targets(db, system))
     ids = {"membership_id": viewer_membership.id, "api_key_id": key.id, "enterprise_id": a.enterprise.id,
            "warehouse_id": a.warehouse.id, "client_id": link.id, "evidence_id": evidence.id,
            "filing_id": filing.id, "dataset": "countries", "product_id": product.id, **customs}
@@ -278,7 +310,8 @@ def _targets(db, world) -> Targets:
                a.enterprise.uscc, str(key.id), str(link.id), str(product.id), product.sku,
                *(str(customs[k]) for k in ("declaration_id", "message_id", "summary_id", "item_id", "lot_id",
                                            "inbound_id", "outbound_id", "return_id", "exported_declaration_id",
-                                           "sales_line_id", "entry_id", "payout_id", "match_id")),
+                                           "sales_line_id", "entry_id", "payout_id", "match_id", "invoice_id",
+                                           "allocation_id", "imported_payout_id", "payout_profile_id")),
                customs["cop_no"]]
     logistics = _logistics_targets(db, system)
     ids.update(logistics)
@@ -286,7 +319,8 @@ def _targets(db, world) -> Targets:
     wms = _wms_targets(db, system, ids)
     ids.update(wms)
     secrets += [str(wms["subscription_id"]), "a-secret-hooks.example.com"]
-    secrets += [str(customs["import_id"]), str(customs["profile_id"]), "A-SECRET-ORDER-1", "A-SECRET-PROFILE"]
+    secrets += [str(customs["import_id"]), str(customs["profile_id"]), "A-SECRET-ORDER-1", "A-SECRET-PROFILE",
+                "A-SECRET-SETTLEMENT-1", "a-secret-profile"]
     return Targets(ids, world.b.enterprise.uscc, secrets)
 
 
@@ -453,6 +487,65 @@ def _sales_targets(db, system) -> dict:
     return {"import_id": job.id, "profile_id": profile.id, "sales_line_id": line.id}
 
 
+def _statement_file() -> bytes:
+    """A new MT940 on every call, so each allowed POST changes something."""
+    n = uuid.uuid4().int % 10**8
+    amount = f"{1 + n % 99999},{n % 100:02d}"
+    return (f":20:M{n}\r\n:25:DE44500105175407324931\r\n:28C:1/1\r\n:60F:C260313EUR0,00\r\n"
+            f":61:2603140314C{amount}NTRFNONREF//M{n}\r\n:86:MATRIX\r\n:62F:C260314EUR{amount}\r\n-\r\n").encode()
+
+
+def _settlement_tsv(sid: str) -> bytes:
+    return ("settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\ttotal-amount\tcurrency\t"
+            "transaction-type\torder-id\tamount-type\tamount-description\tamount\tposted-date\tsku\t"
+            "quantity-purchased\n"
+            f"{sid}\t2026-01-01T00:00:00+00:00\t2026-01-15T00:00:00+00:00\t2026-01-17T00:00:00+00:00\t9.99\tUSD"
+            "\t\t\t\t\t\t\t\t\n"
+            f"{sid}\t\t\t\t\tUSD\tOrder\tA-SECRET-ORDER-1\tItemPrice\tPrincipal\t9.99\t2026-01-02\t"
+            "A-SECRET-SKU-1\t1\n").encode()
+
+
+def _payout_targets(db, system) -> dict:
+    from tradeloop.finance import payouts
+
+    with db.transaction() as s:
+        res = payouts.import_settlement(s, principal=system, filename="a.txt",
+                                        data=_settlement_tsv("A-SECRET-SETTLEMENT-1"), channel="amazon")
+        prof = payouts.create_profile(s, principal=system, data={
+            "name": "a-secret-profile", "columns": {"payout_id": "单号", "date": "日期", "gross": "金额",
+                                                    "currency": "币种"}})
+    return {"imported_payout_id": uuid.UUID(res.details[0]["id"]), "payout_profile_id": prof.id}
+
+
+def _invoices_csv(number: str) -> bytes:
+    from tradeloop.enterprises.uscc import check_character
+
+    seller = "91320509MA7HCRF1W" + check_character("91320509MA7HCRF1W")
+    return ("发票代码,发票号码,开票日期,销方税号,货物或应税劳务名称,规格型号,数量,金额,税率,税额\n"
+            f"3200261130,{number},2026-10-08,{seller},*纺织产品*丝巾,A-SECRET-SKU-1,100,1000.00,13%,130.00\n").encode()
+
+
+def _tax_targets(db, system, declaration_id) -> dict:
+    """An imported purchase invoice of tenant a and one unit of it allocated to its exported declaration."""
+    from sqlalchemy import select
+
+    from tradeloop.customs.models import DeclarationLine
+    from tradeloop.tax import invoices
+    from tradeloop.tax.models import PurchaseInvoiceLine
+
+    with db.transaction() as s:
+        invoices.import_invoices(s, principal=system, filename="a.csv", data=_invoices_csv("99990001"))
+        invoices.import_invoices(s, principal=system, filename="b.csv", data=_invoices_csv("99990002"))
+        line, spare = s.scalars(select(PurchaseInvoiceLine).where(
+            PurchaseInvoiceLine.enterprise_id == system.enterprise_id).order_by(PurchaseInvoiceLine.id)).all()
+        decl_line = s.scalar(select(DeclarationLine).where(DeclarationLine.declaration_id == declaration_id))
+        allocation = invoices.allocate(s, principal=system, invoice_line_id=line.id, declaration_line_id=decl_line.id,
+                                       qty=Decimal(1))
+    return {"invoice_id": line.invoice_id, "invoice_line_id": line.id, "spare_invoice_line_id": spare.id,
+            "declaration_line_id": decl_line.id,
+            "allocation_id": allocation.id}
+
+
 def _finance_targets(db, system) -> dict:
     """A bank statement with two credits and a payout of tenant a (built directly: the importers have their
     own tests), one credit matched to the payout through the service."""
@@ -477,7 +570,7 @@ def _finance_targets(db, system) -> dict:
     with db.transaction() as s:
         m = matching.match(s, principal=system, entry_id=entries[2].id, payout_id=payout.id)
     return {"entry_id": entries[0].id, "ignorable_entry_id": entries[1].id, "payout_id": payout.id,
-            "match_id": m.id}
+            "match_id": m.id, "statement_id": statement.id}
 
 
 def _wait_sales_import(client, job_id, timeout=60.0):
@@ -541,6 +634,14 @@ def _call(client, method, path, ids, body_spec, world):
         if r.status_code == 202:
             _wait_sales_import(client, r.json()["id"])
         return r
+    if body_spec == "statement-file":
+        return client.request(method, url, files={"file": ("s.sta", _statement_file(), "text/plain")})
+    if body_spec == "settlement-file":
+        return client.request(method, url, data={"channel": "amazon"}, files={
+            "file": ("s.txt", _settlement_tsv(f"M-{uuid.uuid4().hex[:12]}"), "text/plain")})
+    if body_spec == "invoices-file":
+        return client.request(method, url, files={"file": ("i.csv", _invoices_csv(f"{uuid.uuid4().int % 10**8:08d}"),
+                                                           "text/csv")})
     if body_spec == "rates-file":
         day = f"2025-{1 + uuid.uuid4().int % 12:02d}-{1 + uuid.uuid4().int % 28:02d}"
         return client.request(method, url, data={"source": "manual"}, files={
@@ -706,6 +807,7 @@ PAGE_URLS = [
     ("GET", "/sales/profiles/{profile_id}/edit"),
     ("POST", "/sales/profiles/{profile_id}/edit"),
     ("POST", "/sales/profiles/{profile_id}/delete"),
+    ("GET", "/loop/declarations/{exported_declaration_id}"),
 ]
 
 

@@ -14,8 +14,10 @@ from sqlalchemy.exc import OperationalError
 from tradeloop.config import Settings, load_settings
 from tradeloop.customs.cli import customs_app
 from tradeloop.finance.cli import rates_app
+from tradeloop.finance.payout_cli import settlement_command
+from tradeloop.finance.statement_cli import statement_command
 from tradeloop.sales.cli import fulfil_command, import_app
-from tradeloop.tax.cli import tax_app
+from tradeloop.tax.cli import invoices_command, tax_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="tradeloop — 跨境电商海外仓综合服务平台")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -31,6 +33,9 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(customs_app, name="customs")
 app.add_typer(import_app, name="import")
 app.command("fulfil")(fulfil_command)
+import_app.command("invoices")(invoices_command)
+import_app.command("settlement")(settlement_command)
+import_app.command("statement")(statement_command)
 app.add_typer(tax_app, name="tax")
 app.add_typer(rates_app, name="rates")
 

@@ -124,14 +124,15 @@ class PayoutItem(Base):
 class BankStatement(Base):
     __tablename__ = "bank_statements"
     __table_args__ = (
-        UniqueConstraint("enterprise_id", "file_sha256", name="uq_bank_statements_file"),
+        UniqueConstraint("enterprise_id", "file_sha256", "seq", name="uq_bank_statements_file"),
         ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], ondelete="CASCADE"),
     )
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
-    #: camt.053, camt.054 or mt940.
+    #: camt.053, camt.054 or mt940, and the message version (camt.053.001.08 …) where the file names one.
     format: Mapped[str] = mapped_column(String(10))
+    version: Mapped[str | None] = mapped_column(String(20))
     #: The statement's own id (camt Stmt/Ntfctn Id, MT940 :20: and :28C:).
     statement_id: Mapped[str | None] = mapped_column(String(100))
     #: IBAN or account number (camt Acct/Id, MT940 :25:).
@@ -143,6 +144,8 @@ class BankStatement(Base):
     to_date: Mapped[date | None] = mapped_column(Date)
     filename: Mapped[str] = mapped_column(String(255))
     file_sha256: Mapped[str] = mapped_column(String(64))
+    #: The statement's position in its file (a file may hold several statements: accounts, days).
+    seq: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = created_column()
 
 

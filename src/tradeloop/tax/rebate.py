@@ -163,3 +163,27 @@ def manufacturer(*, fob_cny: Decimal, domestic_output_vat: Decimal, input_vat: D
         fob_cny, domestic_output_vat, input_vat, opening_credit, levy_rate, rebate_rate, duty_free_materials,
         not_exempt_offset, not_exempt, money(payable), money(closing_credit), exempt_offset, exempt_credit_refund,
         money(refund), money(exempt_credit), money(closing_credit - refund))
+
+
+def calculate(*, method: str, rebate_rate, invoice_amount=None, levy_rate=None, fob_cny=None,
+              domestic_output_vat=None, input_vat=None, opening_credit=None, duty_free_materials="0"):
+    """Parse text inputs and run one method (the CLI, the API and the calculator page share this)."""
+    def need(name: str, value):
+        if value is None or str(value).strip() == "":
+            raise RebateInputError(name, "is required for this method", "该计算方法须填写此项")
+        return value
+
+    if method == "trader":
+        return trader(amount("invoice_amount", need("invoice_amount", invoice_amount)),
+                      rate("rebate_rate", need("rebate_rate", rebate_rate)),
+                      rate("levy_rate", levy_rate) if levy_rate not in (None, "") else None)
+    if method == "manufacturer":
+        return manufacturer(
+            fob_cny=amount("fob_cny", need("fob_cny", fob_cny)),
+            domestic_output_vat=amount("domestic_output_vat", need("domestic_output_vat", domestic_output_vat)),
+            input_vat=amount("input_vat", need("input_vat", input_vat)),
+            opening_credit=amount("opening_credit", need("opening_credit", opening_credit)),
+            levy_rate=rate("levy_rate", need("levy_rate", levy_rate)),
+            rebate_rate=rate("rebate_rate", need("rebate_rate", rebate_rate)),
+            duty_free_materials=amount("duty_free_materials", duty_free_materials or "0"))
+    raise RebateInputError("method", "must be trader or manufacturer", "须为 trader 或 manufacturer")

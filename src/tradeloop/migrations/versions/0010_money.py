@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('enterprise_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('format', sa.String(length=10), nullable=False),
+    sa.Column('version', sa.String(length=20), nullable=True),
     sa.Column('statement_id', sa.String(length=100), nullable=True),
     sa.Column('account', sa.String(length=64), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
@@ -31,10 +32,11 @@ def upgrade() -> None:
     sa.Column('to_date', sa.Date(), nullable=True),
     sa.Column('filename', sa.String(length=255), nullable=False),
     sa.Column('file_sha256', sa.String(length=64), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('created_at', tradeloop.kit.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_bank_statements_enterprise_id_enterprises'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('enterprise_id', 'id', name=op.f('pk_bank_statements')),
-    sa.UniqueConstraint('enterprise_id', 'file_sha256', name='uq_bank_statements_file')
+    sa.UniqueConstraint('enterprise_id', 'file_sha256', 'seq', name='uq_bank_statements_file')
     )
     op.create_table('fx_settlements',
     sa.Column('enterprise_id', sa.Uuid(), nullable=False),
