@@ -24,13 +24,13 @@ rows back through the ORM).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from tradeloop.kit.ids import uuid7
 from tradeloop.kit.models import utcnow
-from tradeloop.sales.importers.values import LINE_FIELDS
+from tradeloop.sales.importers.values import LINE_FIELDS, TIME_TEXTS, time_text
 
 TABLE = "sales_order_lines"
 STAGE = "sales_order_lines_stage"
@@ -68,19 +68,14 @@ class Writer:
         self.import_id = import_id
         self.driver = session.connection().connection.driver_connection
 
-    def rows(self, lines: list[tuple], product_ids: dict[str, uuid.UUID | None]):
-        """COPY rows, one at a time: uuids as hex text, times as aware datetimes."""
-        now = utcnow()
-        sku_at = LINE_FIELDS.index("sku")
-        enterprise, import_id = self.enterprise_id.hex, self.import_id.hex
-        for line, row_id in zip(lines, new_ids(len(lines)), strict=True):
-            product_id = product_ids.get(line[sku_at])
-            yield (enterprise, row_id, *line, product_id.hex if product_id else None, product_id is None,
-                   import_id, now, now)
-
     def write(self, lines: list[tuple], product_ids: dict) -> tuple[int, int, int]:
         """(inserted, updated, unchanged) for a batch whose keys are distinct."""
         raise NotImplementedError
+
+
+#: The columns COPY-ed into the staging table: those that differ between the lines of an import. The merge adds
+#: the rest (enterprise, channel, sku_unknown = no product, import, created/updated) as parameters.
+STAGED = ("id", *(c for c in LINE_FIELDS if c != "channel"), "row_hash", "product_id")
 
 
 class PostgresWriter(Writer):
@@ -91,34 +86,68 @@ class PostgresWriter(Writer):
 
     def __init__(self, session, enterprise_id, import_id):
         super().__init__(session, enterprise_id, import_id)
+        staged = ", ".join(STAGED)
         with self.driver.cursor() as cur:
-            cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} "
-                        f"(LIKE {TABLE} INCLUDING DEFAULTS) ON COMMIT DROP")
-        cols = ", ".join(COLUMNS)
-        self.copy_sql = f"COPY {STAGE} ({cols}) FROM STDIN"
-        self.merge_sql = (f"INSERT INTO {TABLE} AS t ({cols}) SELECT {cols} FROM {STAGE} "
+            # Typed like the table's columns, without its constraints, indexes or WAL (temporary).
+            cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ON COMMIT DROP AS "
+                        f"SELECT {staged} FROM {TABLE} WITH NO DATA")
+        self.copy_sql = f"COPY {STAGE} ({staged}) FROM STDIN"
+        values = {"enterprise_id": "%(enterprise)s::uuid", "channel": "%(channel)s",
+                  "sku_unknown": "product_id IS NULL", "import_id": "%(import)s::uuid",
+                  "created_at": "%(now)s::timestamptz", "updated_at": "%(now)s::timestamptz"}
+        self.merge_sql = (f"INSERT INTO {TABLE} AS t ({', '.join(COLUMNS)}) "
+                          f"SELECT {', '.join(values.get(c, c) for c in COLUMNS)} FROM {STAGE} "
                           f"{UPSERT_TAIL} RETURNING (xmax = 0)")
 
     def write(self, lines, product_ids):
+        if not lines:
+            return 0, 0, 0
+        now = utcnow()
         with self.driver.cursor() as cur:
             cur.execute(f"TRUNCATE {STAGE}")
             with cur.copy(self.copy_sql) as copy:
-                for row in self.rows(lines, product_ids):
+                text, special = self.copy_text(lines, product_ids)
+                copy.write(text)
+                for row in special:  # lines with a character COPY text escapes (or refuses): psycopg writes them
                     copy.write_row(row)
-            cur.execute(self.merge_sql)
+            cur.execute(self.merge_sql, {"enterprise": self.enterprise_id.hex, "channel": lines[0][0],
+                                         "import": self.import_id.hex, "now": now})
             flags = [r[0] for r in cur.fetchall()]
         inserted = sum(flags)
         updated = len(flags) - inserted
         return inserted, updated, len(lines) - inserted - updated
+
+    def copy_text(self, lines: list[tuple], product_ids: dict) -> tuple[str, list[tuple]]:
+        """The batch's ``STAGED`` columns as COPY text (one line per row, ``\\N`` for NULL, times as ``str()``:
+        ISO 8601 with the offset), one f-string per row; a line with a backslash, tab, newline, CR or NUL in
+        a text is returned apart, as a row of values for ``write_row``."""
+        rows = []
+        special = []
+        n = "\\N"
+        for line, row_id in zip(lines, new_ids(len(lines)), strict=True):
+            (channel, marketplace, order_id, line_id, order_date, ship_date, updated, country, currency, status,
+             raw_status, fulfilment, sku, quantity, item_price, item_tax, shipping, shipping_tax, other, discount,
+             fees, refunded, row_hash) = line
+            product_id = product_ids.get(sku)
+            texts = f"{marketplace}{order_id}{line_id}{country}{currency}{status}{raw_status}{fulfilment}{sku}"
+            if "\\" in texts or "\t" in texts or "\n" in texts or "\r" in texts or "\x00" in texts:
+                special.append((row_id, *line[1:], product_id.hex if product_id else None))
+                continue
+            rows.append(
+                f"{row_id}\t{n if marketplace is None else marketplace}\t{order_id}\t{line_id}"
+                f"\t{time_text(order_date)}\t{n if ship_date is None else time_text(ship_date)}"
+                f"\t{n if updated is None else time_text(updated)}\t{n if country is None else country}"
+                f"\t{n if currency is None else currency}\t{status}\t{n if raw_status is None else raw_status}"
+                f"\t{n if fulfilment is None else fulfilment}\t{sku}\t{quantity}\t{item_price}\t{item_tax}"
+                f"\t{shipping}\t{shipping_tax}\t{other}\t{discount}\t{n if fees is None else fees}"
+                f"\t{n if refunded is None else refunded}\t{row_hash}\t{n if product_id is None else product_id.hex}\n")
+        return "".join(rows), special
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
     """UTCDateTime on SQLite: naive UTC in SQLAlchemy's DATETIME text (``2026-01-15 09:12:33.000000``), so
     that stored values compare as SQLAlchemy's bound parameters do. Values are aware UTC datetimes."""
     return None if value is None else value.isoformat(" ", "microseconds")[:26]
-
-
-_TIMES = tuple(2 + LINE_FIELDS.index(k) for k in ("order_date", "ship_date", "source_updated_at"))
 
 
 class SqliteWriter(Writer):
@@ -129,26 +158,47 @@ class SqliteWriter(Writer):
         super().__init__(session, enterprise_id, import_id)
         cols = ", ".join(COLUMNS)
         marks = ", ".join("?" for _ in COLUMNS)
+        self.insert_sql = f"INSERT INTO {TABLE} ({cols}) VALUES ({marks})"
         self.upsert_sql = f"INSERT INTO {TABLE} AS t ({cols}) VALUES ({marks}) {UPSERT_TAIL}"
         self.enterprise_hex = enterprise_id.hex
+        self.times: dict[datetime, str] = {}
+
+    def _time(self, value: datetime) -> str:
+        """``_sqlite_time``, cached for UTC times (all an importer produces; the lines of an order share them).
+        The text is cut from the time's ``str()`` when the importer left that in ``values.time_text``'s cache:
+        ``2026-01-15 09:12:33+00:00`` -> ``2026-01-15 09:12:33.000000``."""
+        if value.tzinfo is not UTC:
+            return _sqlite_time(value)
+        text = TIME_TEXTS.get(value)  # str(): "2026-01-15 09:12:33+00:00" or "…:33.123456+00:00"
+        if text is None:
+            return self._keep(value, _sqlite_time(value))
+        return self._keep(value, f"{text[:19]}.000000" if len(text) == 25 else text[:26])
+
+    def _keep(self, value: datetime, text: str) -> str:
+        if len(self.times) >= 8192:
+            self.times.clear()
+        self.times[value] = text
+        return text
 
     def _rows(self, lines: list[tuple], product_ids: dict) -> list[tuple]:
         """Rows in SQLite's representations (Uuid: 32 hex digits, times: SQLAlchemy's text, bool: 0/1)."""
         now = _sqlite_time(utcnow())
-        sku_at = LINE_FIELDS.index("sku")
-        i_order, i_ship, i_updated = (i - 2 for i in _TIMES)
         enterprise, import_id = self.enterprise_hex, self.import_id.hex
+        times, time = self.times, self._time
         out = []
         for line, row_id in zip(lines, new_ids(len(lines)), strict=True):
-            product_id = product_ids.get(line[sku_at])
-            values = list(line)
-            values[i_order] = _sqlite_time(line[i_order])
-            if line[i_ship] is not None:
-                values[i_ship] = _sqlite_time(line[i_ship])
-            if line[i_updated] is not None:
-                values[i_updated] = _sqlite_time(line[i_updated])
-            out.append((enterprise, row_id, *values, product_id.hex if product_id else None,
-                        0 if product_id else 1, import_id, now, now))
+            order_date, ship_date, updated = line[4:7]
+            order_text = times.get(order_date)
+            if order_text is None or order_date.tzinfo is not UTC:
+                order_text = time(order_date)
+            if ship_date is not None:
+                ship_date = time(ship_date)
+            if updated is not None:
+                updated_text = times.get(updated)
+                updated = time(updated) if updated_text is None or updated.tzinfo is not UTC else updated_text
+            product_id = product_ids.get(line[12])
+            out.append((enterprise, row_id, *line[:4], order_text, ship_date, updated, *line[7:],
+                        product_id.hex if product_id else None, 0 if product_id else 1, import_id, now, now))
         return out
 
     def _stored(self, channel: str, order_ids: list[str]) -> dict[tuple[str, str], tuple[str, str | None]]:
@@ -172,22 +222,23 @@ class SqliteWriter(Writer):
         channel = lines[0][0]
         stored = self._stored(channel, list({line[_I_EXT - 2] for line in lines}))
         hash_at, updated_at = len(LINE_FIELDS), LINE_FIELDS.index("source_updated_at")
-        inserted = updated = 0
-        todo = []
+        new, changed = [], []
         for line in lines:
             old = stored.get((line[_I_EXT - 2], line[_I_LINE - 2]))
             if old is None:
-                inserted += 1
-                todo.append(line)
+                new.append(line)
                 continue
             new_updated = line[updated_at]
             older = old[1] is not None and new_updated is not None and _sqlite_time(new_updated) < old[1]
             if old[0] != line[hash_at] and not older:
-                updated += 1
-                todo.append(line)
-        if todo:
-            self.driver.executemany(self.upsert_sql, self._rows(todo, product_ids))
-        return inserted, updated, len(lines) - inserted - updated
+                changed.append(line)
+        # The write lock is held since BEGIN IMMEDIATE and the batch's keys are distinct: the lines not stored
+        # are inserted plainly (SQLite's upsert costs about half as much again per row), the changed ones upserted.
+        if new:
+            self.driver.executemany(self.insert_sql, self._rows(new, product_ids))
+        if changed:
+            self.driver.executemany(self.upsert_sql, self._rows(changed, product_ids))
+        return len(new), len(changed), len(lines) - len(new) - len(changed)
 
 
 def writer_for(session: Session, enterprise_id: uuid.UUID, import_id: uuid.UUID) -> Writer:

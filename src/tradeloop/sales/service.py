@@ -48,10 +48,10 @@ from tradeloop.sales.importers import (
     Issue,
     ProfileSpec,
     open_source,
-    parsed_rows,
 )
+from tradeloop.sales.importers.base import hashed_rows
 from tradeloop.sales.importers.generic import FIELD_KEYS
-from tradeloop.sales.importers.values import LINE_FIELDS, Row, line_hash, load_currencies, valid_zone, zone
+from tradeloop.sales.importers.values import LINE_FIELDS, Row, load_currencies, valid_zone, zone
 from tradeloop.sales.models import Channel, ImportProfile, SalesOrderLine
 from tradeloop.sales.repository import ProfileRepository, SalesRepository
 
@@ -435,7 +435,7 @@ def import_orders(session: Session, *, principal: Principal, path: Path | str, c
         lines: list[tuple] = []
         numbers: list[int] = []
         keys: dict[tuple[str, str], int] = {}
-        for number, out in parsed_rows(source, importer):
+        for number, out in hashed_rows(source, importer):  # out: the line's values and its hash, or a Row
             result.read += 1
             if isinstance(out, Row):
                 result.rejected += 1
@@ -449,7 +449,7 @@ def import_orders(session: Session, *, principal: Principal, path: Path | str, c
                                          f"与第{first}行的订单行重复")])
                 continue
             keys[key] = number
-            lines.append((*out, line_hash(out)))
+            lines.append(out)
             numbers.append(number)
             if len(lines) >= batch_size:
                 if pipe is None:

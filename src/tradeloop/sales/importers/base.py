@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from tradeloop.sales.importers.source import Source
-from tradeloop.sales.importers.values import Context, FatalFile, Issue, Row
+from tradeloop.sales.importers.values import Context, FatalFile, Issue, Row, line_hash
 
 #: Returned by ``parse`` when the rest of the file is not data (eBay's footer).
 STOP = object()
@@ -94,9 +94,17 @@ class Importer:
         row is not an order line, or STOP."""
         raise NotImplementedError
 
+    def parse_line(self, number: int, cells: list[str]):
+        """``parse``, with the line's hash (``values.line_hash``) appended to its values. An importer may
+        override it with a path that builds the hash text as it reads the row (Amazon's)."""
+        out = self.parse(number, cells)
+        if out.__class__ is tuple:
+            return (*out, line_hash(out))
+        return out
 
-def parsed_rows(source: Source, importer: Importer) -> Iterator[tuple[int, tuple | Row]]:
-    """(line number, values or Row with issues) for every data row of the file."""
+
+def _bound_records(source: Source, importer: Importer) -> Iterator[tuple[int, list[str]]]:
+    """The records after the header row, which ``importer`` is bound to first."""
     records = source.records()
     for number, cells in records:
         if any(c.strip() for c in cells):
@@ -104,7 +112,28 @@ def parsed_rows(source: Source, importer: Importer) -> Iterator[tuple[int, tuple
             break
     else:
         raise FatalFile(Issue(1, "", source.path.name, "the file has no header row", "文件没有标题行"))
+    return records
+
+
+def parsed_rows(source: Source, importer: Importer) -> Iterator[tuple[int, tuple | Row]]:
+    """(line number, values or Row with issues) for every data row of the file."""
+    records = _bound_records(source, importer)
     parse = importer.parse
+    for number, cells in records:
+        if not any(cells):
+            continue  # blank lines and rows of empty cells carry nothing
+        out = parse(number, cells)
+        if out is None:
+            continue
+        if out is STOP:
+            break
+        yield number, out
+
+
+def hashed_rows(source: Source, importer: Importer) -> Iterator[tuple[int, tuple | Row]]:
+    """``parsed_rows`` with each line's hash appended to its values (``Importer.parse_line``): the import's loop."""
+    records = _bound_records(source, importer)
+    parse = importer.parse_line
     for number, cells in records:
         if not any(cells):
             continue  # blank lines and rows of empty cells carry nothing

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 
 from tradeloop.kit.tables import FileRejected
@@ -124,15 +125,28 @@ class Source:
             if delimiter is None:
                 first = text.readline()
                 delimiter = sniff_delimiter(first)
-                lines = _chain(first, text)
+                lines = chain((first,), text)
             else:
                 lines = text
-            reader = csv.reader(lines, delimiter=delimiter)
+            nul = [False]
+
+            def checked(lines):
+                for line in lines:
+                    if "\x00" in line:
+                        nul[0] = True
+                    yield line
+
+            reader = csv.reader(checked(lines), delimiter=delimiter)
             previous = 0
             try:
                 for cells in reader:
                     start = previous + 1
                     previous = reader.line_num
+                    if nul[0]:  # a NUL byte: the file is binary or damaged (PostgreSQL cannot store it either)
+                        column = next((i for i, c in enumerate(cells, start=1) if "\x00" in c), 0)
+                        raise FatalFile(Issue(start, f"column {column}" if column else "", "",
+                                              "contains a NUL byte: the file is binary or damaged",
+                                              "含有NUL字节：文件为二进制或已损坏"))
                     yield start, cells
             except csv.Error as exc:
                 raise FatalFile(Issue(previous + 1, "", "", f"the file is not valid CSV: {exc}",
@@ -161,11 +175,6 @@ class Source:
                 wb.close()
         finally:
             fh.close()
-
-
-def _chain(first: str, rest):
-    yield first
-    yield from rest
 
 
 def sniff_delimiter(header_line: str) -> str:

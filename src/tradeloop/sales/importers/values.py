@@ -7,7 +7,6 @@ short path and everything else the general one; both give the same results.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from hashlib import blake2b
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: The values of a parsed line, in this order (``Line.values``); ``row_hash`` is appended by ``finish``.
@@ -410,11 +410,41 @@ class Row:
         self.issues.append(Issue(self.number, column, value[:200], reason, reason_zh))
 
 
+#: ``str()`` of parsed times (aware UTC datetimes), cached: formatting a datetime costs more than parsing it,
+#: and the lines of an order share their times. Bounded; shared by every import of the process.
+TIME_TEXTS: dict[datetime, str] = {}
+TIME_TEXTS_LIMIT = 8192
+
+
+def time_text(value: datetime) -> str:
+    """``str(value)``, cached for UTC times (the only ones importers produce: equal UTC times have equal text)."""
+    text = TIME_TEXTS.get(value)
+    if text is None or value.tzinfo is not UTC:
+        text = str(value)
+        if value.tzinfo is UTC:
+            if len(TIME_TEXTS) >= TIME_TEXTS_LIMIT:
+                TIME_TEXTS.clear()
+            TIME_TEXTS[value] = text
+    return text
+
+
+def remember_time_text(value: datetime, text: str) -> str:
+    """Keep ``text`` as the ``str()`` of the UTC time ``value`` (an importer that has it from the cell)."""
+    if len(TIME_TEXTS) >= TIME_TEXTS_LIMIT:
+        TIME_TEXTS.clear()
+    TIME_TEXTS[value] = text
+    return text
+
+
 def line_hash(values: tuple) -> str:
     """A digest of the normalised values: equal lines have equal hashes, whatever file they came from.
-    (Times are aware UTC datetimes, so their text is unique; None is written as NUL, which no cell holds.)"""
-    text = "\x1f".join(["\x00" if v is None else str(v) for v in values])
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    (Times are aware UTC datetimes, so their text is unique; None is written as NUL, which no cell holds.)
+
+    The text hashed is ``"\\x1f".join("\\x00" if v is None else str(v) for v in values)``; the Amazon importer
+    builds the same text without this loop (``amazon.AmazonImporter._fast``)."""
+    text = "\x1f".join(["\x00" if v is None else time_text(v) if v.__class__ is datetime else str(v)
+                         for v in values])
+    return blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 class LineNumbers:
@@ -425,8 +455,12 @@ class LineNumbers:
     def __init__(self, keep: int = 10_000):
         self.keep = keep
         self._orders: OrderedDict[str, dict] = OrderedDict()
+        self._last_order: str | None = None
+        self._last: dict = {}
 
     def _counters(self, order_id: str) -> dict:
+        if order_id == self._last_order and self.keep > 0:
+            return self._last  # the order of the previous row: the most recently used already
         counters = self._orders.get(order_id)
         if counters is None:
             counters = {}
@@ -435,6 +469,7 @@ class LineNumbers:
                 self._orders.popitem(last=False)
         else:
             self._orders.move_to_end(order_id)
+        self._last_order, self._last = order_id, counters
         return counters
 
     def position(self, order_id: str) -> int:
@@ -464,7 +499,7 @@ def check_text(row: Row, column: str, value: str, key: str) -> str:
 
 
 def parse_quantity(row: Row, column: str, text: str) -> int:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         q = int(text)
     else:
         s = text.strip()
