@@ -212,6 +212,25 @@ OPERATIONS = {
         "declaration_line_id": str(w.ids["declaration_line_id"]), "qty": "1"}),
     ("DELETE", "/api/v1/tax/allocations/{allocation_id}"): ("write", None),
     ("GET", "/api/v1/tax/calc"): ("auth", None),
+    ("GET", "/api/v1/tax/candidates"): ("read", None),
+    ("GET", "/api/v1/tax/claims"): ("read", None),
+    ("POST", "/api/v1/tax/claims"): ("write", lambda w: {
+        "method": "trader", "business_type": "HWC-YT", "period": "2026-09",
+        "lines": [{"declaration_line_id": str(w.ids["spare_claim_line_id"])}]}),
+    ("GET", "/api/v1/tax/claims/{claim_id}"): ("read", None),
+    ("POST", "/api/v1/tax/claims/{claim_id}/declare"): ("write", None),
+    ("POST", "/api/v1/tax/claims/{claim_id}/approve"): ("write", lambda w: {"approved_minor": 1}),
+    ("POST", "/api/v1/tax/claims/{claim_id}/reject"): ("write", lambda w: {"reason": "撤回草稿"}),
+    ("POST", "/api/v1/tax/claims/{claim_id}/reconcile"): ("write", lambda w: {"as_of": date.today().isoformat()}),
+    ("GET", "/api/v1/tax/claims/{claim_id}/files/{detail}"): ("read", None),
+    ("GET", "/api/v1/tax/repayments"): ("read", None),
+    ("POST", "/api/v1/tax/repayments/scan"): ("write", None),
+    ("POST", "/api/v1/tax/repayments/{repayment_id}/repaid"): ("write", lambda w: {
+        "certificate_no": "补税证明-0001", "repaid_on": date.today().isoformat()}),
+    ("GET", "/api/v1/tax/proceeds-evidence"): ("read", None),
+    ("POST", "/api/v1/tax/proceeds-evidence"): ("write", lambda w: {
+        "declaration_line_id": str(w.ids["spare_claim_line_id"]), "kind": "deemed", "reason": "视同收汇"}),
+    ("DELETE", "/api/v1/tax/proceeds-evidence/{evidence_id}"): ("write", None),
     ("GET", "/api/v1/finance/bank-entries/{entry_id}/suggestions"): ("read", None),
     ("GET", "/api/v1/finance/bank-entries/{entry_id}/matches"): ("read", None),
     ("POST", "/api/v1/finance/bank-entries/{entry_id}/ignore"): ("write", lambda w: {"reason": "内部划转"}),
@@ -235,6 +254,8 @@ OPERATIONS = {
 
 #: Steps that need their document in another state than the default target: path parameter → target key.
 PATH_IDS = {
+    ("POST", "/api/v1/tax/claims/{claim_id}/approve"): {"claim_id": "declared_claim_id"},
+    ("POST", "/api/v1/tax/claims/{claim_id}/reconcile"): {"claim_id": "approved_claim_id"},
     ("GET", "/api/v1/finance/payout-profiles/{profile_id}"): {"profile_id": "payout_profile_id"},
     ("PATCH", "/api/v1/finance/payout-profiles/{profile_id}"): {"profile_id": "payout_profile_id"},
     ("DELETE", "/api/v1/finance/payout-profiles/{profile_id}"): {"profile_id": "payout_profile_id"},
@@ -303,6 +324,7 @@ def _targets(db, world) -> Targets:
     customs.update(_finance_targets(db, system))
     customs.update(_tax_targets(db, system, customs["exported_declaration_id"]))
     customs.update(_payout_targets(db, system))
+    customs.update(_rebate_targets(db, system, a.warehouse.id))
     ids = {"membership_id": viewer_membership.id, "api_key_id": key.id, "enterprise_id": a.enterprise.id,
            "warehouse_id": a.warehouse.id, "client_id": link.id, "evidence_id": evidence.id,
            "filing_id": filing.id, "dataset": "countries", "product_id": product.id, **customs}
@@ -311,7 +333,9 @@ def _targets(db, world) -> Targets:
                *(str(customs[k]) for k in ("declaration_id", "message_id", "summary_id", "item_id", "lot_id",
                                            "inbound_id", "outbound_id", "return_id", "exported_declaration_id",
                                            "sales_line_id", "entry_id", "payout_id", "match_id", "invoice_id",
-                                           "allocation_id", "imported_payout_id", "payout_profile_id")),
+                                           "allocation_id", "imported_payout_id", "payout_profile_id",
+                                           "claim_id", "declared_claim_id", "approved_claim_id", "evidence_id",
+                                           "repayment_id")),
                customs["cop_no"]]
     logistics = _logistics_targets(db, system)
     ids.update(logistics)
@@ -544,6 +568,82 @@ def _tax_targets(db, system, declaration_id) -> dict:
     return {"invoice_id": line.invoice_id, "invoice_line_id": line.id, "spare_invoice_line_id": spare.id,
             "declaration_line_id": decl_line.id,
             "allocation_id": allocation.id}
+
+
+def _rebate_targets(db, system, warehouse_id) -> dict:
+    """Rebate claims of tenant a: a 9810 declaration of four lines released by the simulator, its entryId set
+    directly (the summary round trip is the customs tests' business and would consume the matrix's closed
+    declaration waiting for its summary), a purchase invoice per line; a draft, a declared and an approved
+    pre-rebate (HWC-YT), a spare line for creating one, proceeds evidence, and a due repayment (inserted
+    directly: the returns scan has its own tests)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from tradeloop.customs import gateway
+    from tradeloop.customs import service as customs_service
+    from tradeloop.customs.gateway import ExchangeFolders
+    from tradeloop.customs.models import Declaration, DeclarationLine
+    from tradeloop.customs.simulator import CustomsSimulator
+    from tradeloop.enterprises.uscc import check_character
+    from tradeloop.kit.ids import uuid7
+    from tradeloop.tax import claims, invoices
+    from tradeloop.tax.claim_models import RebateRepayment
+    from tradeloop.tax.claim_repository import ClaimRepository
+
+    skus = [f"A-TAX-SKU-{n}" for n in range(1, 5)]
+    folders = ExchangeFolders(_files_root().parent / "rebate-exchange").ensure()
+    with db.transaction() as s:
+        for sku in skus:
+            catalog.create_product(s, principal=system, data=ProductCreate(
+                sku=sku, name_zh="甲企业的丝巾", declared_name="围巾", hs_code="6214100090", customs_unit="011",
+                unit1="011", unit1_factor=1, gross_weight_kg="0.1", net_weight_kg="0.08"))
+        body = {"mode": "9810", "warehouse_id": str(warehouse_id), "logistics_code": "3205980001",
+                "logistics_name": "苏州国际货运代理有限公司", "logistics_no": f"L{uuid.uuid4().hex[:12]}",
+                "customs_code": "2305", "port_code": "2201", "ie_date": "2026-09-01", "country": "US", "pod": "USLA",
+                "traf_mode": "2", "currency": "USD", "wrap_type": "2", "pack_no": 1,
+                "lines": [{"sku": sku, "qty": "10", "price": "5"} for sku in skus]}
+        decl = customs_service.create_declaration(s, principal=system, data=body)
+        customs_service.submit_declaration(s, principal=system, declaration_id=decl.id,
+                                           config=customs_service.ExchangeConfig())
+    gateway.dispatch(db, folders)
+    CustomsSimulator(folders).run_once()
+    gateway.poll(db, folders)
+    seller = "91320509MA7HCRF1W" + check_character("91320509MA7HCRF1W")
+    with db.transaction() as s:
+        entry = "230520260000999999"
+        s.get(Declaration, (system.enterprise_id, decl.id)).entry_id = entry
+        lines = list(s.scalars(select(DeclarationLine).where(DeclarationLine.declaration_id == decl.id)
+                               .order_by(DeclarationLine.gnum)))
+        for li in lines:
+            li.entry_id = entry
+        csv = "发票代码,发票号码,开票日期,销方税号,货物或应税劳务名称,规格型号,数量,金额,税率,税额\n" + "".join(
+            f"3200261130,9999100{n},2026-08-20,{seller},*纺织产品*丝巾,{sku},10,100.00,13%,13.00\n"
+            for n, sku in enumerate(skus, start=1))
+        invoices.import_invoices(s, principal=system, filename="a-tax.csv", data=csv.encode())
+        invoices.auto_allocate(s, principal=system, declaration_ids=[decl.id])
+
+        def pre(line):
+            return claims.create_claim(s, principal=system, method="trader", business_type="HWC-YT", period="2026-09",
+                                       lines=[claims.LineRequest(line.id, Decimal(10))])
+
+        draft, declared, approved = pre(lines[0]), pre(lines[1]), pre(lines[2])
+        claims.declare(s, principal=system, claim_id=declared.id)
+        claims.declare(s, principal=system, claim_id=approved.id)
+        claims.approve(s, principal=system, claim_id=approved.id, approved_minor=approved.refund_minor,
+                       approved_on=date(2026, 9, 10))
+        evidence = claims.record_proceeds(s, principal=system, declaration_line_id=lines[0].id, kind="deemed",
+                                          reason="甲企业视同收汇")
+        claim_line = ClaimRepository(s, system).lines(approved.id)[0]
+        repayment = RebateRepayment(
+            enterprise_id=system.enterprise_id, id=uuid7(), claim_id=approved.id, claim_line_id=claim_line.id,
+            declaration_id=decl.id, declaration_line_id=lines[2].id, movement_id=uuid7(),
+            movement_kind="return_to_origin", returned_at=datetime(2026, 10, 1, tzinfo=UTC), qty=Decimal(1),
+            amount_minor=13, status="due")
+        s.add(repayment)
+    return {"claim_id": draft.id, "declared_claim_id": declared.id, "approved_claim_id": approved.id,
+            "spare_claim_line_id": lines[3].id, "evidence_id": evidence.id, "repayment_id": repayment.id,
+            "detail": "export-goods"}
 
 
 def _finance_targets(db, system) -> dict:
@@ -808,6 +908,16 @@ PAGE_URLS = [
     ("POST", "/sales/profiles/{profile_id}/edit"),
     ("POST", "/sales/profiles/{profile_id}/delete"),
     ("GET", "/loop/declarations/{exported_declaration_id}"),
+    ("GET", "/finance/bank-entries/{entry_id}"),
+    ("POST", "/finance/bank-entries/{entry_id}/match"),
+    ("POST", "/finance/bank-entries/{ignorable_entry_id}/ignore"),
+    ("POST", "/finance/bank-entries/{entry_id}/unignore"),
+    ("POST", "/finance/matches/{match_id}/undo"),
+    ("GET", "/finance/fx-settlements?entry={entry_id}"),
+    ("GET", "/finance/payouts/{payout_id}"),
+    ("GET", "/finance/payouts/{imported_payout_id}"),
+    ("GET", "/tax/invoices/{invoice_id}"),
+    ("POST", "/tax/allocations/{allocation_id}/undo"),
 ]
 
 

@@ -123,13 +123,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from tradeloop.sales import pages as sales_pages
     from tradeloop.shell import pages as shell_pages
     from tradeloop.tax import api as tax_api
+    from tradeloop.tax import claim_api
     from tradeloop.warehouse import api as warehouse_api
     from tradeloop.warehouse import pages as warehouse_pages
     from tradeloop.warehouse import stock_api, stock_pages, wms_api
 
     for module in (identity_api, enterprises_api, catalog_api, customs_api, logistics_api, warehouse_api, stock_api,
                    wms_api, sales_api, loop_api, finance_api, match_api, payout_api, statement_api, tax_api,
-                   audit_api, reference_api, insights_api):
+                   claim_api, audit_api, reference_api, insights_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (shell_pages, identity_pages, enterprises_pages, catalog_pages, customs_pages, logistics_pages,
                    warehouse_pages, stock_pages, sales_pages, loop_pages, audit_pages, reference_pages,

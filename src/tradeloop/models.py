@@ -15,6 +15,7 @@ from tradeloop.kit.db import Base
 from tradeloop.logistics import models as _logistics  # noqa: F401
 from tradeloop.reference import models as _reference  # noqa: F401
 from tradeloop.sales import models as _sales  # noqa: F401
+from tradeloop.tax import claim_models as _claims  # noqa: F401
 from tradeloop.tax import models as _tax  # noqa: F401
 from tradeloop.warehouse import models as _warehouse  # noqa: F401
 from tradeloop.warehouse import stock_models as _stock  # noqa: F401
