@@ -132,9 +132,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                    wms_api, sales_api, loop_api, finance_api, match_api, payout_api, statement_api, tax_api,
                    claim_api, audit_api, reference_api, insights_api):
         app.include_router(module.router, prefix=API_PREFIX)
+    from tradeloop.finance import pages as finance_pages
+    from tradeloop.tax import pages as tax_pages
+
     for module in (shell_pages, identity_pages, enterprises_pages, catalog_pages, customs_pages, logistics_pages,
-                   warehouse_pages, stock_pages, sales_pages, loop_pages, audit_pages, reference_pages,
-                   insights_pages):
+                   warehouse_pages, stock_pages, sales_pages, loop_pages, finance_pages, tax_pages, audit_pages,
+                   reference_pages, insights_pages):
         app.include_router(module.router, include_in_schema=False)
 
     static_dir = resources.files("tradeloop") / "static"

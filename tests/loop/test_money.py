@@ -3,10 +3,12 @@ what was converted to CNY, and the overdue flags (both databases)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 
 from tests.customs.builders import principal_of
+from tests.factories import page_login
 from tests.sales.test_fulfilment import amazon_file, fulfil, import_file, loop_lines, two_lots  # noqa: F401
 from tradeloop.finance import matching, payouts
 from tradeloop.finance.money_models import BankEntry, BankStatement
@@ -25,7 +27,7 @@ def settlement(sid: str, rows: list[tuple[str, str, str, str, str]], total: str)
     return (head + first + body).encode()
 
 
-def test_paid_out_received_settled(db, world, two_lots, tmp_path):  # noqa: F811
+def test_paid_out_received_settled(client, db, world, two_lots, tmp_path):  # noqa: F811
     (d1, _l1), _second = two_lots
     p = principal_of(world.a)
     import_file(db, world, amazon_file(tmp_path / "o.txt", [
@@ -62,6 +64,13 @@ def test_paid_out_received_settled(db, world, two_lots, tmp_path):  # noqa: F811
         view = loop.one_declaration(s, principal=p, declaration_id=d1.id)
     assert view.proceeds_due == date(d1.ie_date.year + 1, 4, 30)
     assert view.totals["paid_out"] == {"USD": 2550}
+    # the declaration's page shows the same money
+    page_login(client, world.a.users["viewer"])
+    html = client.get(f"/loop/declarations/{d1.id}").text
+    row = re.search(r'<tr data-currency="USD">(.*?)</tr>', html, re.S).group(1)
+    cells = dict(re.findall(r'data-field="(\w+)">([^<]*)<', row))
+    assert (cells["paid_out"], cells["proceeds_received"], cells["settled"]) == ("25.50 USD",) * 3
+    assert "181.65 CNY" in html
 
 
 def test_unpaid_sales_over_90_days_are_flagged(db, world, two_lots, tmp_path):  # noqa: F811

@@ -468,10 +468,6 @@ class TestFiles:
 
 @pytest.fixture
 def api(app):
-    from tradeloop.tax import claim_api
-
-    if not any(getattr(r, "path", "") == "/api/v1/tax/claims" for r in app.routes):
-        app.include_router(claim_api.router, prefix="/api/v1")
     return app
 
 
@@ -515,6 +511,10 @@ class TestApiAndTenancy:
         assert (ok["status"], ok["reconcile_from"], ok["reconcile_due"]) == ("approved", "2025-04-01", "2026-04-30")
         done = a.post(f"/api/v1/tax/claims/{cid}/reconcile", json={"as_of": "2026-04-30"}).json()
         assert (done["outcome"], done["difference_minor"]) == ("repaid", 130_000)
+        loop = a.get(f"/api/v1/loop/declarations/{line.declaration_id}").json()  # the loop shows the tax
+        assert {k: loop["tax"][k] for k in ("claimed_minor", "approved_minor", "reversed_minor")} == \
+            {"claimed_minor": 130_000, "approved_minor": 130_000, "reversed_minor": 130_000}
+        assert b.get(f"/api/v1/loop/declarations/{line.declaration_id}").status_code == 404
         f = a.get(f"/api/v1/tax/claims/{cid}/files/purchases")
         assert f.status_code == 200 and f.headers["content-type"].startswith(files.XLSX)
         assert a.post("/api/v1/tax/repayments/scan").json()["created"] == 0

@@ -57,6 +57,21 @@ class MatchRepository:
         return {p.id: p for p in self.session.scalars(select(Payout).where(
             Payout.enterprise_id == self.me, Payout.id.in_(ids)).execution_options(populate_existing=True))}
 
+    def entries_by_id(self, ids: set[uuid.UUID] | list[uuid.UUID]) -> dict[uuid.UUID, BankEntry]:
+        """The tenant's bank entries with these ids (ids of other tenants are left out)."""
+        if not ids:
+            return {}
+        return {e.id: e for e in self.session.scalars(select(BankEntry).where(
+            BankEntry.enterprise_id == self.me, BankEntry.id.in_(ids)))}
+
+    def settleable_credits(self, *, limit: int) -> list[BankEntry]:
+        """The foreign-currency credits an FX settlement (结汇) may be recorded against: not CNY, not ignored,
+        at most ``limit``, the latest booking day first."""
+        return list(self.session.scalars(select(BankEntry).where(
+            BankEntry.enterprise_id == self.me, BankEntry.direction == "credit", BankEntry.currency != "CNY",
+            BankEntry.status != EntryStatus.IGNORED)
+            .order_by(BankEntry.booking_date.desc(), BankEntry.id.desc()).limit(limit)))
+
     def match(self, match_id: uuid.UUID) -> ReceiptMatch:
         row = self.session.scalar(select(ReceiptMatch).where(ReceiptMatch.enterprise_id == self.me,
                                                              ReceiptMatch.id == match_id))

@@ -60,6 +60,11 @@ class PayoutRepository:
     def page(self, *, cursor: str | None, limit: int | None, **filters):
         return paginate(self.session, self.filtered(**filters), Payout.id, cursor=cursor, limit=limit)
 
+    def sources(self) -> list[str]:
+        """The sources (channels) of the tenant's payouts, each once, in alphabetical order."""
+        return list(self.session.scalars(select(Payout.source).where(Payout.enterprise_id == self.tenant)
+                                         .distinct().order_by(Payout.source)))
+
     def by_keys(self, source: str, settlement_ids: list[str]) -> dict[str, Payout]:
         """The tenant's payouts of ``source`` with these settlement ids, locked for the import."""
         out = {}
@@ -140,6 +145,10 @@ class PayoutProfileRepository:
 
     def by_name(self, name: str) -> PayoutProfile | None:
         return self.session.scalar(self.readable().where(PayoutProfile.name == name.strip().lower()))
+
+    def names(self) -> list[str]:
+        """The names of the tenant's own profiles."""
+        return [p.name for p in self.session.scalars(self.readable())]
 
     def page(self, *, cursor: str | None, limit: int | None):
         return paginate(self.session, self.readable(), PayoutProfile.id, cursor=cursor, limit=limit)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tradeloop.finance.money_models import BankEntry, BankStatement
 from tradeloop.kit.errors import NotFound
 from tradeloop.kit.pagination import paginate
+from tradeloop.kit.sql import contains_any
 from tradeloop.kit.tenancy import Action, Principal
 
 #: (account, booking_date, bank_ref, direction, amount_minor): the entry key of ``uq_bank_entries_key``.
@@ -47,6 +48,10 @@ class StatementRepository:
             raise NotFound("Bank statement not found.", message_zh="未找到该银行对账单")
         return row
 
+    def find_statement(self, statement_id: uuid.UUID | None) -> BankStatement | None:
+        """The tenant's statement, or None (no error) when there is none with that id."""
+        return self.session.scalar(self.statements().where(BankStatement.id == statement_id))
+
     def by_file(self, file_sha256: str) -> BankStatement | None:
         return self.session.scalar(self.statements().where(BankStatement.file_sha256 == file_sha256,
                                                            BankStatement.seq == 1))
@@ -64,8 +69,9 @@ class StatementRepository:
 
     def entries(self, *, statement_id: uuid.UUID | None = None, status: str | None = None,
                 direction: str | None = None, currency: str | None = None, date_from: date | None = None,
-                date_to: date | None = None, account: str | None = None) -> Select:
-        """Entries matching the filters; ``date_from``/``date_to`` are booking days, both inclusive."""
+                date_to: date | None = None, account: str | None = None, q: str | None = None) -> Select:
+        """Entries matching the filters; ``date_from``/``date_to`` are booking days, both inclusive; ``q`` is a
+        case-insensitive substring of the reference, counterparty, remittance text or bank reference."""
         t = BankEntry
         stmt = select(t).where(t.enterprise_id == self.me)
         if statement_id is not None:
@@ -82,10 +88,33 @@ class StatementRepository:
             stmt = stmt.where(t.booking_date <= date_to)
         if account:
             stmt = stmt.where(t.account == account.replace(" ", ""))
+        q = (q or "").strip()
+        if q:
+            stmt = stmt.where(contains_any([t.reference, t.counterparty, t.remittance, t.bank_ref], q))
         return stmt
 
     def page_entries(self, *, cursor: str | None, limit: int | None, **filters):
         return paginate(self.session, self.entries(**filters), BankEntry.id, cursor=cursor, limit=limit)
+
+    def latest_entries(self, *, limit: int, **filters) -> list[BankEntry]:
+        """At most ``limit`` entries matching the filters, the latest booking day first."""
+        return list(self.session.scalars(self.entries(**filters)
+                                         .order_by(BankEntry.booking_date.desc(), BankEntry.id.desc()).limit(limit)))
+
+    def entry_totals(self, **filters) -> list[tuple[str, str, int, int, int]]:
+        """(currency, direction, count, sum of amount_minor, sum of matched_minor) of the entries matching the
+        filters, one row per currency and direction."""
+        sub = self.entries(**filters).subquery()
+        rows = self.session.execute(
+            select(sub.c.currency, sub.c.direction, func.count(), func.sum(sub.c.amount_minor),
+                   func.sum(sub.c.matched_minor)).group_by(sub.c.currency, sub.c.direction)).tuples()
+        return [(currency, direction, int(count), int(total or 0), int(matched or 0))
+                for currency, direction, count, total, matched in rows]
+
+    def currencies(self) -> list[str]:
+        """The currencies of the tenant's entries, each once, in alphabetical order."""
+        return list(self.session.scalars(select(BankEntry.currency).where(BankEntry.enterprise_id == self.me)
+                                         .distinct().order_by(BankEntry.currency)))
 
     def entries_of(self, statement_id: uuid.UUID) -> list[BankEntry]:
         return list(self.session.scalars(self.entries(statement_id=statement_id)

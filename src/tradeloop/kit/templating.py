@@ -14,7 +14,7 @@ from tradeloop.kit import i18n
 from tradeloop.kit.i18n import N_
 
 MODULES_WITH_TEMPLATES = ("shell", "enterprises", "identity", "warehouse", "audit", "insights", "reference",
-                          "catalog", "customs", "logistics", "sales", "loop")
+                          "catalog", "customs", "logistics", "sales", "loop", "finance", "tax")
 
 
 def _template_dirs() -> list[str]:

@@ -11,7 +11,7 @@ from tradeloop.kit.api import Cursor, Limit
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.web import DB, CurrentPrincipal
 from tradeloop.loop import service
-from tradeloop.loop.schemas import DeclarationLoopRead, DeclarationRef, LineageRead, LineLoopRead
+from tradeloop.loop.schemas import DeclarationLoopRead, DeclarationRef, LineageRead, LineLoopRead, TaxRead
 
 router = APIRouter(prefix="/loop", tags=["loop"])
 
@@ -22,7 +22,7 @@ def loop_read(view: service.DeclarationLoop) -> DeclarationLoopRead:
         declaration=DeclarationRef(id=d.id, cop_no=d.cop_no, invt_no=d.invt_no, entry_id=d.entry_id, mode=d.mode,
                                    status=d.status, ie_date=d.ie_date, currency=d.currency,
                                    warehouse_id=d.warehouse_id),
-        proceeds_due=view.proceeds_due, proceeds_overdue=view.proceeds_overdue,
+        proceeds_due=view.proceeds_due, proceeds_overdue=view.proceeds_overdue, tax=TaxRead(**view.tax),
         totals=view.totals,
         lines=[LineLoopRead(**{k: v for k, v in asdict(li).items() if k in LineLoopRead.model_fields},
                             balanced=li.balanced) for li in view.lines])

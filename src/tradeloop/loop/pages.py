@@ -145,11 +145,19 @@ def list_page(request: Request, principal: PagePrincipal, db: DB):
              "warehouse": warehouses[v.declaration.warehouse_id].code
              if v.declaration.warehouse_id in warehouses else (v.declaration.ebp_name or "")} for v in views]
     chart = _state_series([(r["d"].cop_no, r["t"]) for r in rows[:15]]) if rows else None
+    months = service.by_month(db, principal=principal)
+    month_chart = {"months": [m["month"] for m in months],
+                   "series": [{"name": _(label), "key": key, "data": [_plain(m[key]) for m in months]}
+                              for key, label in (("exported", N_("Exported")), ("received", N_("Received into stock")),
+                                                 ("sold", N_("Sold")))],
+                   "rebate": {"name": _("Rebate approved (CNY)"),
+                              "data": [m["rebate_approved_minor"] / 100 for m in months]}} if months else None
     page_totals = {k: sum((r["t"][k] for r in rows), Decimal(0)) for k, _l in (*STAGES, *STATES)}
     return render(request, "loop/list.html", {
         "active": "loop", "rows": rows, "params": params, "next_cursor": nxt, "per_page": per_page,
         "warehouses": [(str(k), _warehouse_text(warehouses, k)) for k in warehouses], "chart": chart,
-        "page_totals": page_totals, "stages": [(k, _(v)) for k, v in STAGES], **_helpers(db)})
+        "page_totals": page_totals, "stages": [(k, _(v)) for k, v in STAGES], "month_chart": month_chart,
+        **_helpers(db)})
 
 
 @router.get("/loop.xlsx")
@@ -212,5 +220,6 @@ def declaration_page(declaration_id: uuid.UUID, request: Request, principal: Pag
     return render(request, "loop/declaration.html", {
         "active": "loop", "d": d, "lines": view.lines, "t": totals, "chart": chart,
         "warehouse_text": f"{warehouse.code} · {pick(warehouse.name_zh, warehouse.name_en)}" if warehouse
-        else (d.ebp_name or ""), "stages": [(k, _(v)) for k, v in STAGES],
+        else (d.ebp_name or ""), "stages": [(k, _(v)) for k, v in STAGES], "tax": view.tax,
+        "proceeds_due": view.proceeds_due, "proceeds_overdue": view.proceeds_overdue,
         "abroad_total": sum(totals["abroad_by_age"].values()), **_helpers(db)})

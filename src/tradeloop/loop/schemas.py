@@ -62,10 +62,21 @@ class DeclarationRef(BaseModel):
     warehouse_id: uuid.UUID | None
 
 
+class TaxRead(BaseModel):
+    claimed_minor: int = Field(0, description="export VAT rebate claimed (declared or approved), CNY fen")
+    approved_minor: int = Field(0, description="rebate approved by the tax office")
+    reversed_minor: int = Field(0, description="pre-rebate (HWC-YT) reversed at reconciliation")
+    repay_due_minor: int = Field(0, description="rebate to repay for goods returned within 6 months")
+    repaid_minor: int = 0
+    overdue: list[dict] = Field(default_factory=list, description="pre-rebates past their reconciliation "
+                                "deadline, repayments due (kind, message, message_zh …)")
+
+
 class DeclarationLoopRead(BaseModel):
     declaration: DeclarationRef
     proceeds_due: date = Field(description="收汇 deadline: 30 April of the year after export")
     proceeds_overdue: bool = Field(description="past proceeds_due with realised sales not received in full")
+    tax: TaxRead
     totals: Counts
     lines: list[LineLoopRead]
 

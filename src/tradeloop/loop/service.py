@@ -267,6 +267,9 @@ COUNTS = ("received", "damaged", "short", "on_hand", "allocated", "sold", "sold_
 class DeclarationLoop:
     declaration: Declaration
     lines: list[LineLoop]
+    #: Rebates of the declaration (tax.claims.tax_summary): claimed, approved, reversed by reconciliation,
+    #: repayment due / repaid for returns, and what is overdue.
+    tax: dict = field(default_factory=dict)
 
     @property
     def totals(self) -> dict:
@@ -322,7 +325,13 @@ def one_declaration(session: Session, *, principal: Principal, declaration_id: u
         if decl is not None else []
     if decl is None or not lines:
         raise NotFound("No exported declaration with this id.", message_zh="未找到该已放行的出口申报")
-    return DeclarationLoop(decl, lines)
+    return DeclarationLoop(decl, lines, _tax(session, principal, [decl.id]).get(decl.id, {}))
+
+
+def _tax(session: Session, principal: Principal, declaration_ids: list[uuid.UUID]) -> dict:
+    from tradeloop.tax.claims import tax_summary
+
+    return tax_summary(session, principal, declaration_ids) if declaration_ids else {}
 
 
 def declarations_page(session: Session, *, principal: Principal, cursor: str | None, limit: int | None,
@@ -335,7 +344,8 @@ def declarations_page(session: Session, *, principal: Principal, cursor: str | N
     by_decl: dict[uuid.UUID, list[LineLoop]] = defaultdict(list)
     for li in lines:
         by_decl[li.declaration_id].append(li)
-    return [DeclarationLoop(d, by_decl[d.id]) for d in decls], nxt
+    tax = _tax(session, principal, [d.id for d in decls])
+    return [DeclarationLoop(d, by_decl[d.id], tax.get(d.id, {})) for d in decls], nxt
 
 
 def lineage(session: Session, *, principal: Principal, sales_line_id: uuid.UUID) -> list[dict]:
@@ -350,3 +360,20 @@ def lineage(session: Session, *, principal: Principal, sales_line_id: uuid.UUID)
              "declaration_line_id": li.id if li else None, "lot_id": lot.id, "lot_code": lot.lot_code,
              "warehouse_id": lot.warehouse_id, "received_at": lot.received_at, "qty": int(qty), "state": state}
             for d, li, lot, qty, state in repo.lineage(sales_line_id)]
+
+
+def by_month(session: Session, *, principal: Principal) -> list[dict]:
+    """The loop by export month over every exported declaration (quantities only, so it stays cheap): units
+    exported, received at a warehouse, sold, and the rebate approved for the month's declarations."""
+    repo = LoopRepository(session, principal)
+    months = {d.id: d.ie_date.strftime("%Y-%m") for d, _li in repo.exported_lines()}
+    out: dict[str, dict] = {}
+    for li in declaration_loop(session, principal=principal, values=False):
+        row = out.setdefault(months[li.declaration_id], {"exported": Decimal(0), "received": 0, "sold": 0,
+                                                          "rebate_approved_minor": 0})
+        row["exported"] += li.exported
+        row["received"] += li.received
+        row["sold"] += li.sold
+    for decl_id, tax in _tax(session, principal, list(months)).items():
+        out[months[decl_id]]["rebate_approved_minor"] += tax.get("approved_minor", 0)
+    return [{"month": m, **v} for m, v in sorted(out.items())]

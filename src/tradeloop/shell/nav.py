@@ -30,12 +30,10 @@ LOOP = [
     NavItem("sales", "/sales", N_("Sales")),
     # Per export declaration: exported, received, on hand, sold, returned (loop/pages.py).
     NavItem("loop", "/loop", N_("Closed loop")),
-    NavItem("finance", "/m/finance", N_("Proceeds & FX"),
-            coming=N_("Payouts, bank statements (camt.053, MT940), matching, FX settlement and receivables "
-                      "aging.")),
-    NavItem("tax", "/m/tax", N_("Export VAT rebates"),
-            coming=N_("Purchase invoices, rebate computation, 9810 pre-rebate (HWC-YT) and declaration "
-                      "files.")),
+    # Sub-links (收汇, 银行对账单, 平台结算, 结汇, 汇率) are the tab bar of the finance pages (finance/_tabs.html).
+    NavItem("finance", "/finance/bank-entries", N_("Proceeds & FX")),
+    # Sub-links (进项发票, 退税计算器) are the tab bar of the tax pages (tax/_tabs.html).
+    NavItem("tax", "/tax/invoices", N_("Export VAT rebates")),
     NavItem("carbon", "/m/carbon", N_("Carbon"),
             coming=N_("Transport emissions per shipment and product following ISO 14083 / GLEC.")),
 ]
@@ -52,6 +50,8 @@ OVERSIGHT = [
     # Inbound customs files no tenant could be found for are only visible here (tenants see their own
     # under Customs).
     NavItem("customs-quarantine", "/customs/quarantine", N_("Customs quarantine"), Action.PLATFORM),
+    # Reference data every user reads (tenants reach it from the finance tabs); platform admins load it here.
+    NavItem("rates", "/finance/rates", N_("Exchange rates"), Action.PLATFORM),
 ]
 
 
