@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from tradeloop.catalog import service
 from tradeloop.catalog.repository import HsRepository, ProductRepository
 from tradeloop.catalog.schemas import HsCodeRead, ImportResultRead, ProductCreate, ProductRead, ProductUpdate
-from tradeloop.kit.api import Cursor, Limit
+from tradeloop.kit.api import Cursor, Limit, read_upload
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.web import DB, CurrentPrincipal
 
@@ -44,13 +44,7 @@ def create_product(body: ProductCreate, principal: CurrentPrincipal, db: DB, res
              responses={422: {"description": "row-level error report in `row_errors`; nothing was applied"}})
 def import_products(principal: CurrentPrincipal, db: DB, request: Request,
                     file: Annotated[UploadFile, File(description="CSV (UTF-8/GB18030) or .xlsx")]):
-    settings = request.app.state.settings
-    data = file.file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
-        from tradeloop.kit.errors import FieldError, ValidationFailed
-
-        raise ValidationFailed("The file is too large.", errors=[FieldError("file", "is larger than the upload limit",
-                                                                           "文件超过上传大小上限")])
+    data = read_upload(request, file)
     result = service.import_products(db, principal=principal, filename=file.filename or "", data=data)
     return ImportResultRead(rows=result.rows, created=result.created, updated=result.updated,
                             unchanged=result.unchanged, encoding=result.encoding)

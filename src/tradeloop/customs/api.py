@@ -26,8 +26,7 @@ from tradeloop.customs.schemas import (
     SummaryPlanIn,
     SummaryRead,
 )
-from tradeloop.kit.api import Cursor, Limit
-from tradeloop.kit.errors import FieldError, ValidationFailed
+from tradeloop.kit.api import Cursor, Limit, read_upload
 from tradeloop.kit.money import from_minor
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.web import DB, CurrentPrincipal
@@ -166,13 +165,9 @@ def upload_receipt(principal: CurrentPrincipal, db: DB, request: Request,
     """A receipt obtained outside the exchange folder (e.g. downloaded from the single window): read and
     applied to the caller's own declarations only, marked as uploaded; unreadable or unmatched files go to
     the quarantine. Enterprise admins only."""
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationFailed("The file is too large.", errors=[
-            FieldError("file", "is larger than the upload limit", "文件超过上传大小上限")])
+    data = read_upload(request, file)
     return _ingest_read(inbound.upload_receipt(db, principal=principal, filename=file.filename or "upload.xml",
-                                               data=data, max_bytes=limit))
+                                               data=data, max_bytes=request.app.state.settings.max_upload_bytes))
 
 
 def _ingest_read(result: inbound.IngestResult) -> dict:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from tradeloop.finance import rates
 from tradeloop.finance.repository import RateRepository
 from tradeloop.finance.schemas import ConversionRead, EcbLoad, RateImportRead, RateRead
+from tradeloop.kit.api import read_upload
 from tradeloop.kit.errors import FieldError, ValidationFailed
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.web import DB, CurrentPrincipal
@@ -63,10 +64,6 @@ def import_rates(principal: CurrentPrincipal, db: DB, request: Request,
                                                                     "date + pair columns (USD/CNY, 100JPY/CNY)")],
                        source: Annotated[str, Form(description="cfets, customs, ecb or manual")]):
     """Import rates from a file (platform admins); all or nothing, idempotent."""
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationFailed("The file is too large.", errors=[
-            FieldError("file", "is larger than the upload limit", "文件超过上传大小上限")])
+    data = read_upload(request, file)
     return RateImportRead(**rates.import_rates(db, principal=principal, filename=file.filename or "rates.csv",
                                                 data=data, source=source).as_dict())

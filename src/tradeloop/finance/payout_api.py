@@ -12,8 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.finance import payouts
 from tradeloop.finance.payout_repository import PayoutProfileRepository, PayoutRepository
-from tradeloop.kit.api import Cursor, Limit
-from tradeloop.kit.errors import FieldError, ValidationFailed
+from tradeloop.kit.api import Cursor, Limit, read_upload
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.web import DB, CurrentPrincipal
 
@@ -130,11 +129,7 @@ def import_settlement(principal: CurrentPrincipal, db: DB, request: Request,
                       channel: Annotated[str, Form(description="amazon, paypal, or a payout profile name (payoneer, "
                                                                "pingpong, lianlian, worldfirst or your own)")]):
     """Import one settlement file; all or nothing; the same file twice changes nothing."""
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationFailed("The file is too large.", errors=[
-            FieldError("file", "is larger than the upload limit", "文件超过上传大小上限")])
+    data = read_upload(request, file)
     result = payouts.import_settlement(db, principal=principal, filename=file.filename or "settlement.txt",
                                        data=data, channel=channel)
     return SettlementImportRead(**result.as_dict())

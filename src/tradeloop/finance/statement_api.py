@@ -11,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.finance import statements
 from tradeloop.finance.statement_repository import StatementRepository
-from tradeloop.kit.api import Cursor, Limit
-from tradeloop.kit.errors import FieldError, ValidationFailed
+from tradeloop.kit.api import Cursor, Limit, read_upload
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.web import DB, CurrentPrincipal
 
@@ -80,15 +79,6 @@ class StatementDetail(StatementRead):
     entries: list[BankEntryRead]
 
 
-def _read_upload(request: Request, file: UploadFile) -> bytes:
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationFailed("The file is too large.", errors=[
-            FieldError("file", "is larger than the upload limit", "文件超过上传大小上限")])
-    return data
-
-
 @router.post("/statements", response_model=StatementImportRead, status_code=201, responses={
     200: {"description": "the same file was imported before: nothing changed (already_imported true)"},
     422: {"description": "file refused, nothing applied; `position` (e.g. `line 12 (:61:)`), `reason` and "
@@ -99,7 +89,7 @@ def import_statement(principal: CurrentPrincipal, db: DB, request: Request, resp
     agree with the entries and camt control totals with their sums. Entries already known (from the same
     file, or a camt.054 before the day's camt.053) are counted as duplicates, not stored twice."""
     result = statements.import_statement(db, principal=principal, filename=file.filename or "statement",
-                                         data=_read_upload(request, file))
+                                         data=read_upload(request, file))
     if result.already_imported:
         response.status_code = 200
     elif result.statement_ids:

@@ -8,8 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
-from tradeloop.kit.api import Cursor, Limit
-from tradeloop.kit.errors import FieldError, ValidationFailed
+from tradeloop.kit.api import Cursor, Limit, read_upload
 from tradeloop.kit.models import utcnow
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.web import DB, CurrentPrincipal
@@ -131,11 +130,7 @@ def post_events(body: EventBatch, principal: CurrentPrincipal, db: DB):
              responses={422: {"description": "row-level error report in `row_errors`; nothing was applied"}})
 def import_events(principal: CurrentPrincipal, db: DB, request: Request,
                   file: Annotated[UploadFile, File(description="CSV or .xlsx, see docs/logistics.md")]):
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationFailed("The file is too large.", errors=[
-            FieldError("file", "is larger than the upload limit", "文件超过上传大小上限")])
+    data = read_upload(request, file)
     return batch_read(events.import_events(db, principal=principal, filename=file.filename or "", data=data))
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeloop.kit.api import Cursor, Limit
+from tradeloop.kit.api import Cursor, Limit, read_upload
 from tradeloop.kit.errors import FieldError, ValidationFailed
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.web import DB, CurrentPrincipal
@@ -79,11 +79,7 @@ def import_invoices(principal: CurrentPrincipal, db: DB, request: Request,
                     file: Annotated[UploadFile, File(description="CSV (UTF-8/GB18030) or .xlsx, one row per "
                                                                  "invoice line")]):
     """Import purchase VAT invoices (发票代码, 发票号码, 开票日期, 销方税号, lines with 数量, 金额, 税率, 税额)."""
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationFailed("The file is too large.", errors=[
-            FieldError("file", "is larger than the upload limit", "文件超过上传大小上限")])
+    data = read_upload(request, file)
     return invoices.import_invoices(db, principal=principal, filename=file.filename or "invoices.csv",
                                     data=data).as_dict()
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
-from tradeloop.kit.api import Cursor, Limit
-from tradeloop.kit.errors import FieldError, NotFound, ValidationFailed
+from tradeloop.kit.api import Cursor, Limit, read_upload
+from tradeloop.kit.errors import NotFound
 from tradeloop.kit.pagination import Page
 from tradeloop.kit.web import DB, CurrentPrincipal
 from tradeloop.warehouse import stock_service as service
@@ -182,11 +182,7 @@ def import_outbound(principal: CurrentPrincipal, db: DB, request: Request,
     """Outbound orders from a file (columns: 订单号/Order reference, SKU, 数量/Quantity, 收件人/Recipient,
     国家/Country, 地址/Address, 邮编/Postcode); rows sharing a reference are one order; references that
     already have an order are skipped, so the same file twice creates nothing new."""
-    limit = request.app.state.settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationFailed("The file is too large.", errors=[
-            FieldError("file", "is larger than the upload limit", "文件超过上传大小上限")])
+    data = read_upload(request, file)
     result = service.import_outbound(db, principal=principal, filename=file.filename or "", data=data,
                                      warehouse_id=warehouse_id, allocate=allocate)
     return {"rows": result.rows, "created": result.created, "unchanged": result.unchanged,
