@@ -8,7 +8,6 @@ import uuid
 from datetime import date
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.orm import Session
 
 from tradeloop.finance.money_models import (
     BankEntry,
@@ -21,17 +20,10 @@ from tradeloop.finance.money_models import (
 from tradeloop.kit.errors import NotFound
 from tradeloop.kit.models import utcnow
 from tradeloop.kit.pagination import paginate
-from tradeloop.kit.tenancy import Action, Principal
+from tradeloop.kit.repository import TenantRepository
 
 
-class MatchRepository:
-    def __init__(self, session: Session, principal: Principal):
-        self.session = session
-        self.principal = principal
-
-    @property
-    def me(self) -> uuid.UUID:
-        return self.principal.tenant(Action.READ)
+class MatchRepository(TenantRepository):
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -156,19 +148,3 @@ class MatchRepository:
         self.session.execute(update(BankEntry).where(BankEntry.enterprise_id == entry.enterprise_id,
                                                      BankEntry.id == entry.id)
                              .values(status=status, updated_at=utcnow()).execution_options(synchronize_session=False))
-
-    def add(self, row) -> bool:
-        """Insert ``row``; False when a unique key already holds it (a concurrent twin), nothing written."""
-        from sqlalchemy.exc import IntegrityError
-
-        self.session.add(row)
-        try:
-            with self.session.begin_nested():
-                self.session.flush()
-        except IntegrityError:
-            return False
-        return True
-
-    def delete(self, row) -> None:
-        self.session.delete(row)
-        self.session.flush()

@@ -13,6 +13,7 @@ from tradeloop.finance.money_models import Payout, PayoutItem
 from tradeloop.finance.payout_models import PayoutProfile
 from tradeloop.kit.errors import NotFound
 from tradeloop.kit.pagination import paginate
+from tradeloop.kit.profiles import ColumnProfileRepository
 from tradeloop.kit.tenancy import Action, Principal
 from tradeloop.sales.models import SalesOrderLine
 
@@ -126,35 +127,10 @@ class PayoutRepository:
         return sorted(out, key=lambda r: (r[1], r[2], r[3]))
 
 
-class PayoutProfileRepository:
-    def __init__(self, session: Session, principal: Principal):
-        self.session = session
-        self.principal = principal
+class PayoutProfileRepository(ColumnProfileRepository):
+    model = PayoutProfile
+    not_found = ("Payout profile not found.", "未找到该结算文件方案")
 
-    def readable(self) -> Select:
-        return select(PayoutProfile).where(PayoutProfile.enterprise_id == self.principal.tenant(Action.READ))
-
-    def get(self, profile_id: uuid.UUID, *, for_update: bool = False) -> PayoutProfile:
-        stmt = self.readable().where(PayoutProfile.id == profile_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        row = self.session.scalar(stmt)
-        if row is None:
-            raise NotFound("Payout profile not found.", message_zh="未找到该结算文件方案")
-        return row
-
-    def by_name(self, name: str) -> PayoutProfile | None:
-        return self.session.scalar(self.readable().where(PayoutProfile.name == name.strip().lower()))
-
-    def names(self) -> list[str]:
-        """The names of the tenant's own profiles."""
-        return [p.name for p in self.session.scalars(self.readable())]
-
-    def page(self, *, cursor: str | None, limit: int | None):
-        return paginate(self.session, self.readable(), PayoutProfile.id, cursor=cursor, limit=limit)
-
-    def name_taken(self, name: str, *, except_id: uuid.UUID | None = None) -> bool:
-        stmt = self.readable().where(PayoutProfile.name == name)
-        if except_id is not None:
-            stmt = stmt.where(PayoutProfile.id != except_id)
-        return self.session.scalar(stmt.limit(1)) is not None
+    @staticmethod
+    def normalise(name: str) -> str:
+        return name.strip().lower()

@@ -33,6 +33,7 @@ from tradeloop.finance.parsers.payout_common import ParsedFile, ParsedItem, Pars
 from tradeloop.finance.parsers.profiles import BUILTIN_PROFILES, ProfileSpec, check_spec
 from tradeloop.finance.payout_models import PayoutProfile
 from tradeloop.finance.payout_repository import PayoutProfileRepository, PayoutRepository
+from tradeloop.kit import profiles as column_profiles
 from tradeloop.kit.errors import Conflict
 from tradeloop.kit.ids import uuid7
 from tradeloop.kit.tables import ImportRejected, RowError
@@ -256,57 +257,18 @@ def _profile_values(errors: Errors, given: dict, current: PayoutProfile | None) 
     return values
 
 
-def _given(data) -> dict:
-    if hasattr(data, "model_dump"):
-        return data.model_dump(exclude_unset=True)
-    return dict(data)
-
-
 def create_profile(session: Session, *, principal: Principal, data) -> PayoutProfile:
-    tenant = principal.tenant(Action.WRITE)
-    repo = PayoutProfileRepository(session, principal)
-    errors = Errors()
-    values = _profile_values(errors, _given(data), None)
-    if values["name"] and repo.name_taken(values["name"]):
-        errors.add("name", "is already used by another profile", "名称已被其他方案使用")
-    errors.raise_if_any()
-    row = PayoutProfile(enterprise_id=tenant, id=uuid7(), **values)
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("Another request saved a profile with the same name; try again.",
-                       message_zh="另一请求同时保存了同名方案，请重试") from None
-    audit.record(session, principal=principal, action="finance.payout_profile.create", entity_type="payout_profile",
-                 entity_id=row.id, after=row)
-    return row
+    return column_profiles.create(session, principal=principal, repo=PayoutProfileRepository(session, principal),
+                                  values_of=_profile_values, data=data, action="finance.payout_profile.create",
+                                  entity_type="payout_profile")
 
 
 def update_profile(session: Session, *, principal: Principal, profile_id: uuid.UUID, data) -> PayoutProfile:
-    principal.tenant(Action.WRITE)
-    repo = PayoutProfileRepository(session, principal)
-    row = repo.get(profile_id, for_update=True)
-    errors = Errors()
-    values = _profile_values(errors, _given(data), row)
-    if values["name"] and repo.name_taken(values["name"], except_id=row.id):
-        errors.add("name", "is already used by another profile", "名称已被其他方案使用")
-    errors.raise_if_any()
-    if all(getattr(row, k) == v for k, v in values.items()):
-        return row
-    before = audit.snapshot(row)
-    for k, v in values.items():
-        setattr(row, k, v)
-    session.flush()
-    audit.record(session, principal=principal, action="finance.payout_profile.update", entity_type="payout_profile",
-                 entity_id=row.id, before=before, after=row)
-    return row
+    return column_profiles.update(session, principal=principal, repo=PayoutProfileRepository(session, principal),
+                                  values_of=_profile_values, profile_id=profile_id, data=data,
+                                  action="finance.payout_profile.update", entity_type="payout_profile")
 
 
 def delete_profile(session: Session, *, principal: Principal, profile_id: uuid.UUID) -> None:
-    principal.tenant(Action.WRITE)
-    row = PayoutProfileRepository(session, principal).get(profile_id, for_update=True)
-    before = audit.snapshot(row)
-    session.delete(row)
-    session.flush()
-    audit.record(session, principal=principal, action="finance.payout_profile.delete", entity_type="payout_profile",
-                 entity_id=profile_id, before=before)
+    column_profiles.delete(session, principal=principal, repo=PayoutProfileRepository(session, principal),
+                           profile_id=profile_id, action="finance.payout_profile.delete", entity_type="payout_profile")

@@ -17,6 +17,7 @@ from tradeloop.catalog.models import Product
 from tradeloop.kit.errors import NotFound
 from tradeloop.kit.models import utcnow
 from tradeloop.kit.pagination import paginate
+from tradeloop.kit.profiles import ColumnProfileRepository
 from tradeloop.kit.sql import contains_any, escape_like
 from tradeloop.kit.tenancy import Action, Principal
 from tradeloop.sales.models import ImportProfile, SalesOrderLine
@@ -197,34 +198,6 @@ class FulfilmentRepository:
             .having(func.sum(case((t.status.in_(statuses), 0), else_=1)) == 0)))
 
 
-class ProfileRepository:
-    def __init__(self, session: Session, principal: Principal):
-        self.session = session
-        self.principal = principal
-
-    def readable(self) -> Select:
-        return select(ImportProfile).where(ImportProfile.enterprise_id == self.principal.tenant(Action.READ))
-
-    def get(self, profile_id: uuid.UUID, *, for_update: bool = False) -> ImportProfile:
-        stmt = self.readable().where(ImportProfile.id == profile_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        row = self.session.scalar(stmt)
-        if row is None:
-            raise NotFound("Import profile not found.", message_zh="未找到该导入方案")
-        return row
-
-    def by_name(self, name: str) -> ImportProfile | None:
-        return self.session.scalar(self.readable().where(ImportProfile.name == name.strip()))
-
-    def all(self) -> list[ImportProfile]:
-        return list(self.session.scalars(self.readable().order_by(ImportProfile.name)))
-
-    def page(self, *, cursor: str | None, limit: int | None):
-        return paginate(self.session, self.readable(), ImportProfile.id, cursor=cursor, limit=limit)
-
-    def name_taken(self, name: str, *, except_id: uuid.UUID | None = None) -> bool:
-        stmt = self.readable().where(ImportProfile.name == name)
-        if except_id is not None:
-            stmt = stmt.where(ImportProfile.id != except_id)
-        return self.session.scalar(stmt.limit(1)) is not None
+class ProfileRepository(ColumnProfileRepository):
+    model = ImportProfile
+    not_found = ("Import profile not found.", "未找到该导入方案")

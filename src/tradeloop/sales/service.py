@@ -25,13 +25,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradeloop.audit import service as audit
-from tradeloop.kit import jobs
+from tradeloop.kit import jobs, profiles
 from tradeloop.kit.context import request_id_var
-from tradeloop.kit.errors import Conflict, FieldError, ValidationFailed
+from tradeloop.kit.errors import FieldError, ValidationFailed
 from tradeloop.kit.ids import uuid7
 from tradeloop.kit.money import from_minor
 from tradeloop.kit.tenancy import Action, Principal
@@ -221,58 +220,25 @@ def _check_profile(errors: Errors, session: Session, given: dict, current: Impor
     return out
 
 
-def _profile_given(data) -> dict:
-    return dict(data) if isinstance(data, dict) else data.model_dump(exclude_unset=True)
+def _checker(session: Session):
+    return lambda errors, given, current: _check_profile(errors, session, given, current)
 
 
 def create_profile(session: Session, *, principal: Principal, data) -> ImportProfile:
-    enterprise_id = principal.tenant(Action.WRITE)
-    repo = ProfileRepository(session, principal)
-    errors = Errors()
-    values = _check_profile(errors, session, _profile_given(data), None)
-    if values["name"] and repo.name_taken(values["name"]):
-        errors.add("name", "is already used by another profile", "名称已被其他方案使用")
-    errors.raise_if_any()
-    profile = ImportProfile(enterprise_id=enterprise_id, id=uuid7(), **values)
-    session.add(profile)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("Another request saved a profile with the same name; try again.",
-                       message_zh="另一请求同时保存了同名方案，请重试") from None
-    audit.record(session, principal=principal, action="sales.profile.create", entity_type="sales_import_profile",
-                 entity_id=profile.id, after=profile)
-    return profile
+    return profiles.create(session, principal=principal, repo=ProfileRepository(session, principal),
+                           values_of=_checker(session), data=data, action="sales.profile.create",
+                           entity_type="sales_import_profile")
 
 
 def update_profile(session: Session, *, principal: Principal, profile_id: uuid.UUID, data) -> ImportProfile:
-    principal.tenant(Action.WRITE)
-    repo = ProfileRepository(session, principal)
-    profile = repo.get(profile_id, for_update=True)
-    errors = Errors()
-    values = _check_profile(errors, session, _profile_given(data), profile)
-    if values["name"] and repo.name_taken(values["name"], except_id=profile.id):
-        errors.add("name", "is already used by another profile", "名称已被其他方案使用")
-    errors.raise_if_any()
-    if all(getattr(profile, k) == v for k, v in values.items()):
-        return profile
-    before = audit.snapshot(profile)
-    for k, v in values.items():
-        setattr(profile, k, v)
-    session.flush()
-    audit.record(session, principal=principal, action="sales.profile.update", entity_type="sales_import_profile",
-                 entity_id=profile.id, before=before, after=profile)
-    return profile
+    return profiles.update(session, principal=principal, repo=ProfileRepository(session, principal),
+                           values_of=_checker(session), profile_id=profile_id, data=data,
+                           action="sales.profile.update", entity_type="sales_import_profile")
 
 
 def delete_profile(session: Session, *, principal: Principal, profile_id: uuid.UUID) -> None:
-    principal.tenant(Action.WRITE)
-    profile = ProfileRepository(session, principal).get(profile_id, for_update=True)
-    before = audit.snapshot(profile)
-    session.delete(profile)
-    session.flush()
-    audit.record(session, principal=principal, action="sales.profile.delete", entity_type="sales_import_profile",
-                 entity_id=profile_id, before=before)
+    profiles.delete(session, principal=principal, repo=ProfileRepository(session, principal), profile_id=profile_id,
+                    action="sales.profile.delete", entity_type="sales_import_profile")
 
 
 def _resolve_profile(session: Session, principal: Principal, profile, filename: str) -> ProfileSpec:

@@ -6,26 +6,17 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from tradeloop.customs.models import Declaration, DeclarationLine
 from tradeloop.kit.errors import NotFound
 from tradeloop.kit.pagination import paginate
+from tradeloop.kit.repository import TenantRepository
 from tradeloop.kit.sql import contains_any
-from tradeloop.kit.tenancy import Action, Principal
 from tradeloop.loop.repository import EXPORTED
 from tradeloop.tax.models import InvoiceAllocation, PurchaseInvoice, PurchaseInvoiceLine
 
 
-class InvoiceRepository:
-    def __init__(self, session: Session, principal: Principal):
-        self.session = session
-        self.principal = principal
-
-    @property
-    def me(self) -> uuid.UUID:
-        return self.principal.tenant(Action.READ)
+class InvoiceRepository(TenantRepository):
 
     def readable(self) -> Select:
         return select(PurchaseInvoice).where(PurchaseInvoice.enterprise_id == self.me)
@@ -141,21 +132,8 @@ class InvoiceRepository:
 
     # --- writes ------------------------------------------------------------------------------------
 
-    def add(self, row) -> bool:
-        self.session.add(row)
-        try:
-            with self.session.begin_nested():
-                self.session.flush()
-        except IntegrityError:
-            return False
-        return True
-
     def add_all(self, rows) -> None:
         self.session.add_all(rows)
-        self.session.flush()
-
-    def delete(self, row) -> None:
-        self.session.delete(row)
         self.session.flush()
 
     def delete_lines(self, invoice_id: uuid.UUID) -> None:
