@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from tradeloop.enterprises import api as enterprises_api
     from tradeloop.enterprises import pages as enterprises_pages
     from tradeloop.finance import api as finance_api
-    from tradeloop.finance import match_api, payout_api, statement_api
+    from tradeloop.finance import match_api, payout_api, receivables_api, statement_api
     from tradeloop.identity import api as identity_api
     from tradeloop.identity import pages as identity_pages
     from tradeloop.insights import api as insights_api
@@ -129,15 +129,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from tradeloop.warehouse import stock_api, stock_pages, wms_api
 
     for module in (identity_api, enterprises_api, catalog_api, customs_api, logistics_api, warehouse_api, stock_api,
-                   wms_api, sales_api, loop_api, finance_api, match_api, payout_api, statement_api, tax_api,
-                   claim_api, audit_api, reference_api, insights_api):
+                   wms_api, sales_api, loop_api, finance_api, match_api, payout_api, statement_api, receivables_api,
+                   tax_api, claim_api, audit_api, reference_api, insights_api):
         app.include_router(module.router, prefix=API_PREFIX)
     from tradeloop.finance import pages as finance_pages
+    from tradeloop.finance import profile_pages, receivables_pages
+    from tradeloop.tax import claim_pages
     from tradeloop.tax import pages as tax_pages
 
     for module in (shell_pages, identity_pages, enterprises_pages, catalog_pages, customs_pages, logistics_pages,
-                   warehouse_pages, stock_pages, sales_pages, loop_pages, finance_pages, tax_pages, audit_pages,
-                   reference_pages, insights_pages):
+                   warehouse_pages, stock_pages, sales_pages, loop_pages, finance_pages, profile_pages,
+                   receivables_pages, tax_pages, claim_pages, audit_pages, reference_pages, insights_pages):
         app.include_router(module.router, include_in_schema=False)
 
     static_dir = resources.files("tradeloop") / "static"

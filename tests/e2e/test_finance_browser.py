@@ -136,3 +136,27 @@ def test_statement_upload_and_the_matching_page(silk):
     expect(page.locator("#entry-matches tr[data-match]")).to_have_count(1)
     expect(page.locator("h2 [data-status]")).to_have_attribute("data-status", "partial")
     shot(page, "finance-entry-matched.png")
+
+
+def test_payout_profile_adapted_from_a_starter(silk):
+    """From the payouts page to the payout file profiles, a starter layout adapted (one header changed) and
+    saved; the list then shows the enterprise's own profile in the starter's place."""
+    _context, page = silk
+    page.goto("/finance/payouts")
+    with page.expect_navigation():
+        page.click("[data-action=payout-profiles]")
+    assert urlparse(page.url).path == "/finance/payout-profiles"
+    with page.expect_navigation():
+        page.click("#payout-starters tr[data-name=worldfirst] [data-action=adapt]")
+    expect(page.locator("#f-col_payout_id")).to_have_value("Payout ID")
+    page.fill("#f-col_gross", "Amount (gross)")
+    page.fill("#f-type_map", "Withdrawal = transfer\nFee = fee\nRefund = refund")
+    shot(page, "finance-payout-profile-form.png")
+    with page.expect_navigation():
+        page.click("#payout-profile-form [data-action=save-payout-profile]")
+    row = page.locator("#payout-profiles tr[data-name=worldfirst]")
+    expect(row).to_contain_text("Amount (gross)")
+    expect(page.locator("#payout-starters tr[data-name=worldfirst]")).to_have_count(0)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width}px wide"
+    shot(page, "finance-payout-profiles.png")

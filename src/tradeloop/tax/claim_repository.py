@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,8 +64,8 @@ class ClaimRepository:
             raise NotFound("Rebate claim not found.", message_zh="未找到该退税申报")
         return row
 
-    def page(self, *, cursor: str | None, limit: int | None, status: str | None = None,
-             business_type: str | None = None, period: str | None = None):
+    def filtered(self, *, status: str | None = None, business_type: str | None = None, period: str | None = None,
+                 method: str | None = None) -> Select:
         stmt = self.readable()
         if status:
             stmt = stmt.where(RebateClaim.status == status)
@@ -73,7 +73,62 @@ class ClaimRepository:
             stmt = stmt.where(RebateClaim.business_type == business_type)
         if period:
             stmt = stmt.where(RebateClaim.period == period)
+        if method:
+            stmt = stmt.where(RebateClaim.method == method)
+        return stmt
+
+    def page(self, *, cursor: str | None, limit: int | None, status: str | None = None,
+             business_type: str | None = None, period: str | None = None, method: str | None = None):
+        stmt = self.filtered(status=status, business_type=business_type, period=period, method=method)
         return paginate(self.session, stmt, RebateClaim.id, cursor=cursor, limit=limit)
+
+    def by_number(self, number: str) -> RebateClaim:
+        row = self.session.scalar(self.readable().where(RebateClaim.number == number.strip().upper()))
+        if row is None:
+            raise NotFound(f"No rebate claim numbered {number}.", message_zh=f"未找到编号为 {number} 的退税申报")
+        return row
+
+    def totals_by_period(self, **filters) -> list[tuple[str, str, int, int, int, int]]:
+        """Per (period, status) of the filtered claims: (period, status, claims, refund computed, approved,
+        reversed by reconciliation = approved − corrected on reconciled pre-rebates), in fen."""
+        sub = self.filtered(**filters).subquery()
+        reversed_ = func.sum(case((sub.c.reconciled_on.is_not(None),
+                                   func.coalesce(sub.c.approved_minor, 0) - func.coalesce(sub.c.corrected_minor, 0)),
+                                  else_=0))
+        rows = self.session.execute(
+            select(sub.c.period, sub.c.status, func.count(), func.sum(sub.c.refund_minor),
+                   func.sum(func.coalesce(sub.c.approved_minor, 0)), reversed_)
+            .group_by(sub.c.period, sub.c.status).order_by(sub.c.period, sub.c.status))
+        return [(p, st, int(n), int(refund or 0), int(approved or 0), int(rev or 0))
+                for p, st, n, refund, approved, rev in rows]
+
+    def line_counts(self, claim_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        out: dict[uuid.UUID, int] = {}
+        for chunk in _chunks(claim_ids):
+            for claim_id, n in self.session.execute(
+                    select(RebateClaimLine.claim_id, func.count())
+                    .where(RebateClaimLine.enterprise_id == self.me, RebateClaimLine.claim_id.in_(chunk))
+                    .group_by(RebateClaimLine.claim_id)):
+                out[claim_id] = int(n)
+        return out
+
+    def claim_lines_by_id(self, line_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[RebateClaimLine, RebateClaim]]:
+        """Claim lines (with their claim) by id, e.g. those a list of repayments names."""
+        out = {}
+        for chunk in _chunks(line_ids):
+            for cl, claim in self.session.execute(
+                    select(RebateClaimLine, RebateClaim)
+                    .join(RebateClaim, (RebateClaim.enterprise_id == RebateClaimLine.enterprise_id)
+                          & (RebateClaim.id == RebateClaimLine.claim_id))
+                    .where(RebateClaimLine.enterprise_id == self.me, RebateClaimLine.id.in_(chunk))).tuples():
+                out[cl.id] = (cl, claim)
+        return out
+
+    def repayment_totals(self) -> dict[str, tuple[int, int]]:
+        """Per repayment status: (rows, amount in fen)."""
+        return {st: (int(n), int(amount or 0)) for st, n, amount in self.session.execute(
+            select(RebateRepayment.status, func.count(), func.sum(RebateRepayment.amount_minor))
+            .where(RebateRepayment.enterprise_id == self.me).group_by(RebateRepayment.status))}
 
     def lines(self, claim_id: uuid.UUID) -> list[RebateClaimLine]:
         return list(self.session.scalars(select(RebateClaimLine).where(

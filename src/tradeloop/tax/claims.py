@@ -816,6 +816,41 @@ def record_repayment(session: Session, *, principal: Principal, repayment_id: uu
     return row
 
 
+# --- a claim's figures, as the pages and the CLI show them ---------------------------------------------
+
+
+def yuan(minor: int | None) -> str:
+    """Fen as a decimal string in CNY with 2 places ("1300.00"), the form of the calculator's figures."""
+    return "" if minor is None else f"{_cny(minor):.2f}"
+
+
+def figures(claim: RebateClaim, lines: list[RebateClaimLine]) -> list[tuple[str, str]]:
+    """Every figure of the claim's formula, named as in domain.md §3.3, as decimal strings in CNY. A trader's
+    claim adds its lines (rates listed when they differ); a manufacturer's carries the period's 免抵退 as it
+    was computed (the bonded-material offsets are 0: claims pass none)."""
+    def rates(values) -> str:
+        return ", ".join(rebate.pct(v) for v in sorted({Decimal(v) for v in values}, reverse=True))
+
+    if claim.method == ClaimMethod.TRADER:
+        gap = sum((rebate.money(_cny(li.invoice_amount_minor or 0) * (Decimal(li.levy_rate) - Decimal(li.rebate_rate)))
+                   for li in lines if Decimal(li.levy_rate) >= Decimal(li.rebate_rate)), Decimal(0))
+        return [("计算方法", "免退税"),
+                ("购进出口货物增值税专用发票注明的金额", yuan(sum(li.invoice_amount_minor or 0 for li in lines))),
+                ("出口退税率", rates(li.rebate_rate for li in lines)), ("征税率", rates(li.levy_rate for li in lines)),
+                ("增值税应退税额", yuan(claim.refund_minor)), ("不得退税额(进项税额转出)", f"{gap:.2f}")]
+    return [("计算方法", "免抵退"),
+            ("当期出口货物离岸价(人民币)", yuan(claim.fob_cny_minor)),
+            ("当期内销销项税额", yuan(claim.domestic_output_vat_minor)),
+            ("当期全部进项税额", yuan(claim.input_vat_minor)), ("上期留抵税额", yuan(claim.opening_credit_minor)),
+            ("征税率", rates([claim.levy_rate]) if claim.levy_rate is not None else ""),
+            ("退税率", rates([claim.rebate_rate]) if claim.rebate_rate is not None else ""),
+            ("当期不得免征和抵扣税额抵减额", "0.00"), ("当期不得免征和抵扣税额", yuan(claim.not_exempt_minor)),
+            ("当期应纳税额", yuan(claim.payable_minor)), ("期末留抵税额", yuan(claim.closing_credit_minor)),
+            ("免抵退税额抵减额", "0.00"), ("当期免抵退税额", yuan(claim.exempt_credit_refund_minor)),
+            ("当期应退税额", yuan(claim.refund_minor)), ("当期免抵税额", yuan(claim.exempt_credit_minor)),
+            ("结转下期留抵税额", yuan(claim.carry_forward_minor))]
+
+
 # --- the loop's view ------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""``tradeloop tax calc``: the rebate calculator for what-if work, printing every intermediate figure."""
+"""``tradeloop tax calc``: the rebate calculator for what-if work, printing every intermediate figure; the rebate
+claim commands (``tax candidates``, ``tax claims``, ``tax claim …``) are in ``tax/claim_cli.py``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from typing import Annotated
 
 import typer
 
+from tradeloop.tax.claim_cli import candidates_command, claim_app, claims_command
+
 tax_app = typer.Typer(no_args_is_help=True, help="Export VAT rebates (出口退税).")
+tax_app.command("candidates")(candidates_command)
+tax_app.command("claims")(claims_command)
+tax_app.add_typer(claim_app, name="claim")
 
 
 @tax_app.command("calc")
