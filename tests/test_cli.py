@@ -20,7 +20,7 @@ def run(*args, env_extra=None, check=True):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
     env.update(env_extra or {})
     proc = subprocess.run([sys.executable, "-m", "tradeloop", *args], capture_output=True, text=True, env=env,
-                          timeout=120)
+                          timeout=600)
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc

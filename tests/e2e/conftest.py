@@ -76,7 +76,7 @@ def live_server(tmp_path_factory):
     env = _hermetic_env()
     demo = subprocess.run(
         [sys.executable, "-m", "tradeloop", "demo", "--no-serve", "--data-dir", str(data_dir)],
-        capture_output=True, text=True, env=env, timeout=120)
+        capture_output=True, text=True, env=env, timeout=600)
     if demo.returncode != 0:
         pytest.fail(f"`tradeloop demo --no-serve` exited {demo.returncode}\n--- stdout\n{demo.stdout}"
                     f"\n--- stderr\n{demo.stderr}", pytrace=False)

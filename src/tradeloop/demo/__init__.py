@@ -1,7 +1,8 @@
 """The demo: a fresh SQLite database in which a whole year of the export loop has run through the real
 service functions (never raw inserts).
 
-What the year holds (``plan`` draws it, ``year`` runs it, ``story`` adds the current month):
+What the year holds (``plan`` draws it, ``year`` runs it, ``story`` adds the current month, ``money`` its
+settlements, bank statements, invoices and rebate claims):
 
 * two exporters: a silk apparel maker in Suzhou Wujiang selling on Amazon.com and Amazon.de through the
   operator's warehouses US-ONT-1 (Ontario, California) and DE-HAM-1 (Hamburg) under 9810, and a bamboo
@@ -17,14 +18,21 @@ What the year holds (``plan`` draws it, ``year`` runs it, ``story`` adds the cur
   only ever selling stock received before the sale; shipped, pending, cancelled and returned;
 * fulfilment of those sales from the warehouses (FIFO lots, so each sale traces to its declaration line)
   and the returns Amazon reports ("Shipped - Returned to Seller") received and inspected;
+* the money of those sales: Amazon settlement reports (V2 flat file) per marketplace and 14-day
+  period and the bamboo trader's PingPong transactions, imported as payouts; monthly bank statements
+  (camt.053 for the USD accounts, MT940 for the silk maker's EUR account) imported and matched to the
+  payouts (one credit left for a person), and 结汇 to CNY; the bamboo trader's purchase invoices (.xlsx)
+  allocated to its declarations; the silk maker's 免抵退 rebate claims, declared and approved, and an HWC-YT
+  pre-rebate reconciled (the bamboo trader's chains stop at the rebate rate its placeholder HS lines lack);
 * this month: the silk maker's first US declaration received one carton short and sold through three
   outbound orders (one returned and restocked), a German one inspected and at sea, a rejected one waiting
   for its correction, and a draft.
 
-Enterprises, people, orders, buyers, amounts and numbers are fictional; each USCC carries a correct
-GB 32100-2015 check character over a real administrative division code (320509 苏州市吴江区, 320506 苏州市
-吴中区, 330106 杭州市西湖区, 310115 上海市浦东新区). The bamboo products need 10-digit HS lines the starter
-HS table does not have: the demo database gets fictional placeholders for them (see ``year``).
+Enterprises, people, orders, buyers, amounts, accounts and numbers are fictional; each USCC carries a
+correct GB 32100-2015 check character over a real administrative division code (320509 苏州市吴江区, 320506
+苏州市吴中区, 330106 杭州市西湖区, 310115 上海市浦东新区; 330523 安吉县 for the bamboo trader's suppliers). The
+bamboo products need 10-digit HS lines the starter HS table does not have: the demo database gets
+fictional placeholders for them (see ``year``).
 """
 
 from __future__ import annotations
@@ -99,8 +107,9 @@ class _Stages:
     """One bar over the whole build, its description naming the stage; weights roughly the stages' time."""
 
     WEIGHTS = {"enterprises, users, warehouses": 3, "bamboo catalogue": 1, "customs year": 22,
-               "shipments and receipts": 6, "this month": 5, "order files": 4, "import Amazon.com": 6,
-               "import Amazon.de": 3, "import Shopify": 4, "fulfilment": 12, "returns": 4}
+               "shipments and receipts": 6, "this month": 5, "pre-rebate (HWC-YT)": 1, "order files": 4,
+               "import Amazon.com": 6, "import Amazon.de": 3, "import Shopify": 4, "fulfilment": 12, "returns": 4,
+               "settlements": 18, "bank statements": 3, "purchase invoices": 1, "rebate claims": 4}
 
     def __init__(self, bar):
         self.bar = bar
@@ -268,17 +277,31 @@ def _build(settings: Settings, *, echo, stages: _Stages) -> list[DemoLogin]:
     echo(f"demo built: 6 enterprises, 7 products, 3 warehouses, {counts.declarations} export declarations "
          f"({counts.retail} of them 9610 parcels), {counts.shipments} shipments, {counts.inbound} inbound receipts, "
          f"{sum(lines.values())} order lines ({', '.join(f'{k} {v}' for k, v in lines.items())}), "
-         f"{counts.outbound} outbound orders, {counts.returns} returns, {len(logins)} logins")
+         f"{counts.outbound} outbound orders, {counts.returns} returns, {_money_line(counts.money)}, "
+         f"{len(logins)} logins")
     if counts.short:
         echo(f"demo note: {counts.short} sales orders found no stock to ship from")
     if counts.fulfilment:
         echo(f"demo note: {counts.fulfilment}")
+    for note in counts.money.notes:
+        echo(f"demo note: {note}")
     return logins
 
 
+def _money_line(m) -> str:
+    payouts = sum(m.payouts.values())
+    files = sum(m.statement_files.values())
+    return (f"{payouts} payouts ({m.payouts.get('amazon', 0)} Amazon settlements, {m.payouts.get('pingpong', 0)} "
+            f"PingPong withdrawals), {files} bank statements ({m.statement_files.get('camt.053', 0)} camt.053, "
+            f"{m.statement_files.get('mt940', 0)} MT940) with {m.entries} entries, "
+            f"{m.auto_matched + m.manual} credits matched ({m.auto_matched} automatically, {m.manual} by hand, "
+            f"{m.left} left for a person), {m.fx_settlements} FX settlements, {m.invoices} purchase invoices, "
+            f"{m.claims} rebate claims ({m.approved} approved)")
+
+
 def _year(db, settings: Settings, stages: _Stages, system, silk, bamboo, warehouses: dict):
+    from tradeloop.demo import money, story, year
     from tradeloop.demo import plan as planning
-    from tradeloop.demo import story, year
 
     silk_p = replace(system, enterprise_id=silk.id, label="demo:silk-ops")
     bamboo_p = replace(system, enterprise_id=bamboo.id, label="demo:bamboo-admin")
@@ -304,6 +327,9 @@ def _year(db, settings: Settings, stages: _Stages, system, silk, bamboo, warehou
                                                               warehouses["DE-HAM-1"])
     counts.shipments += 2
     counts.inbound += 1
+    stages.start("pre-rebate (HWC-YT)")  # right after departure, before any of it is sold
+    money.customs_rates(db, settings.data_dir / "demo-files", the_year, system=system)
+    pre_claim = money.pre_rebate(db, the_year, ids, silk=silk_p)
     stages.start("order files")
     files = year.write_files(the_year, settings.data_dir / "demo-files")
     stage_of = {"amazon-com-all-orders.txt": "import Amazon.com", "amazon-de-all-orders.txt": "import Amazon.de",
@@ -325,4 +351,14 @@ def _year(db, settings: Settings, stages: _Stages, system, silk, bamboo, warehou
         counts.returns = year.returns(db, the_year, silk=silk_p)
     counts.outbound += 3
     counts.returns += 1
+    folder = settings.data_dir / "demo-files"
+    counts.money = money.MoneyCounts()
+    stages.start("settlements")
+    deposits = money.settlements(db, folder, silk=silk_p, bamboo=bamboo_p, counts=counts.money, step=stages.part)
+    stages.start("bank statements")
+    money.bank(db, folder, the_year, deposits, silk=silk_p, bamboo=bamboo_p, counts=counts.money)
+    stages.start("purchase invoices")
+    money.invoices(db, folder, the_year, bamboo=bamboo_p, counts=counts.money)
+    stages.start("rebate claims")
+    money.rebate_claims(db, the_year, ids, silk=silk_p, bamboo=bamboo_p, pre_claim=pre_claim, counts=counts.money)
     return counts

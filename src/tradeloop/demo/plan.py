@@ -242,8 +242,13 @@ def _orders(rnd: random.Random, today: date, first: date, current: date, exports
         day += timedelta(days=1)
     orders.sort(key=lambda o: o.at)
     shop = (o for o in orders if o.channel == "shopify")
-    for n, order in enumerate(shop, start=1001):  # a shop numbers its orders in the order they come in
-        order.order_id = f"#{n}"
+    # A shop numbers its orders in the order they come in, from 1001. Shopify writes the order's name as the
+    # number with the shop's prefix and suffix ("Order ID format" in the general settings, "#" by default:
+    # shopidevs.com/shopify-order-numbers, support.storeautomator.com "Reference Order Number Source"); this
+    # shop uses the prefix "SHOP", so that its 9610 parcels' declarations (CEB orderNo) carry the same text as
+    # its orders export and the rebate's and the receivables' order-number link finds the sale.
+    for n, order in enumerate(shop, start=1001):
+        order.order_id = f"SHOP{n}"
     return orders
 
 

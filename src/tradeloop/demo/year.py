@@ -39,6 +39,7 @@ class YearCounts:
     short: int = 0
     returns: int = 0
     fulfilment: str = ""
+    money: object = None  # money.MoneyCounts of the settlements, statements, invoices and claims
 
 
 # --- the bamboo trader's catalogue ---------------------------------------------------------------------
@@ -151,7 +152,7 @@ def _bill(exp: Export) -> str:
 
 def _retail_data(order: Order, n: int, shipped: date) -> dict:
     return {**RETAIL_COMMON, "country": order.country, "pod": RETAIL_POD[order.country],
-            "ebp_code": "3301960XYZ", "ebp_name": "杭州竹韵厨具贸易有限公司", "order_no": f"SHOP{order.order_id[1:]}",
+            "ebp_code": "3301960XYZ", "ebp_name": "杭州竹韵厨具贸易有限公司", "order_no": order.order_id,
             "logistics_no": f"HZP{shipped:%y%m%d}{n:04d}", "ie_date": shipped.isoformat(),
             "paid_at": order.at.isoformat(), "note": f"demo 9610 Shopify order {order.order_id}",
             "lines": [{"sku": li.sku, "qty": str(li.qty), "price": li.price} for li in order.lines]}

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from tradeloop.audit.repository import AuditRepository
 from tradeloop.customs.messages import BEIJING
+from tradeloop.enterprises.repository import EnterpriseRepository
 from tradeloop.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from tradeloop.kit.i18n import N_, locale_var
 from tradeloop.kit.i18n import gettext as _
@@ -159,9 +160,20 @@ async def multi_form(request: Request) -> dict[str, list[str]]:
 # --- candidates: the document chain per declaration line ----------------------------------------------
 
 
-def _kind(params: dict) -> tuple[str, str, str | None, dict[str, str]]:
+#: The method each kind of enterprise declares under: 免退税 for traders (外贸企业), 免抵退 for manufacturers
+#: (生产企业) (domain.md §1 and §3.3 [S53]).
+KIND_METHODS = {"trader": ClaimMethod.TRADER.value, "manufacturer": ClaimMethod.MANUFACTURER.value}
+
+
+def _own_method(db, principal) -> str | None:
+    """The method of the enterprise's kind, or None for other kinds."""
+    return KIND_METHODS.get(EnterpriseRepository(db, principal).get(principal.tenant(Action.READ)).kind)
+
+
+def _kind(params: dict, default: str | None = None) -> tuple[str, str, str | None, dict[str, str]]:
     errors = {}
-    method = params.get("method") if params.get("method") in METHOD_LABELS else ClaimMethod.TRADER.value
+    method = params.get("method") if params.get("method") in METHOD_LABELS else \
+        default or ClaimMethod.TRADER.value
     business = params.get("business_type") if params.get("business_type") in BUSINESS_LABELS \
         else BusinessType.NORMAL.value
     period = _period(params.get("period"))
@@ -181,7 +193,8 @@ def _matches(c: claims.ChainLine, q: str | None, show: str | None, piece: str | 
 
 
 def _candidates_context(db, principal, params: dict, **extra) -> dict:
-    method, business, period, errors = _kind(params)
+    own = _own_method(db, principal)
+    method, business, period, errors = _kind(params, own)
     rows = claims.candidates(db, principal, method, business, period)
     q = (params.get("q") or "").strip().lower() or None
     show = params.get("show") if params.get("show") in SHOW_CHOICES else None
@@ -199,7 +212,7 @@ def _candidates_context(db, principal, params: dict, **extra) -> dict:
                       and any(m["piece"] == "proceeds" for m in c.missing)]
     form = {"period": period or claims.month_of(_today()), "evidence_line": params.get("evidence_line", "")}
     return {"active": "tax", "tab": "candidates", "page": page, "params": params, "method": method,
-            "business_type": business, "period": period, "kind_errors": errors,
+            "own_method": own, "business_type": business, "period": period, "kind_errors": errors,
             "summary": {"lines": len(shown), "ready": len(ready),
                         "claimable": sum((c.claimable for c in ready), Decimal(0)),
                         "estimate": sum(c.estimate_minor or 0 for c in ready)},
@@ -233,7 +246,7 @@ def _one(form: dict[str, list[str]], key: str) -> str:
 def create_claim(request: Request, principal: PagePrincipal, db: DB, form: dict = Depends(multi_form)):
     principal.tenant(Action.WRITE)
     view = {k: _one(form, k) for k in VIEW_KEYS if _one(form, k)}
-    method, business, _p, _e = _kind(view)
+    method, business, _p, _e = _kind(view, _own_method(db, principal))
     period_text = _one(form, "claim_period")
     period = _period(period_text)
     errors: list[FieldError] = []

@@ -137,6 +137,12 @@ def _end_of(day: date) -> datetime:
 # --- the document chain -------------------------------------------------------------------------------
 
 
+def _units(value: Decimal) -> str:
+    """A quantity as a person writes it: 1, 2.5 (not 1.00000)."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _piece(piece: str, en: str, zh: str, *, blocking: bool) -> dict:
     return {"piece": piece, "message": en, "message_zh": zh, "blocking": blocking}
 
@@ -356,11 +362,11 @@ def candidates(session: Session, principal: Principal, method: str, business_typ
         if method == ClaimMethod.TRADER:
             free = c.invoice_qty - c.claimed
             if c.claimable > free:
-                short = c.claimable - max(free, Decimal(0))
-                c.missing.append(_piece("invoice", f"purchase invoices cover {c.invoice_qty} units of this line "
-                                        f"({c.claimed} claimed already): {short} claimable units have no invoice",
-                                        f"进货发票仅覆盖 {c.invoice_qty} 件（已申报 {c.claimed} 件），"
-                                        f"{short} 件无对应发票", blocking=False))
+                short, got, done = (_units(v) for v in (c.claimable - max(free, Decimal(0)), c.invoice_qty, c.claimed))
+                c.missing.append(_piece("invoice", f"purchase invoices cover {got} units of this line "
+                                        f"({done} claimed already): {short} claimable units have no invoice",
+                                        f"进货发票仅覆盖 {got} 件（已申报 {done} 件），{short} 件无对应发票",
+                                        blocking=False))
                 c.claimable = max(Decimal(0), free)
         if c.claimable > 0 and not any(m["blocking"] for m in c.missing):
             c.estimate_minor = _figures(c, method, c.claimable)["refund_minor"]
