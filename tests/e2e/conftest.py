@@ -148,3 +148,34 @@ def pytest_runtest_makereport(item, call):
         server = getattr(item, "funcargs", {}).get("live_server")
         if isinstance(server, LiveServer):
             report.sections.append(("tradeloop serve stderr (tail)", server.stderr()))
+
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+def demo_login(browser, live_server, username: str = "silk-admin", *, width: int = 1360, timeout_ms: int = 10_000):
+    """A zh-CN browser context (Beijing time) logged in as a demo user, and its page."""
+    from urllib.parse import urlparse
+
+    context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900},
+                                  locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("form[action='/login'] button[type=submit]")
+    assert urlparse(page.url).path != "/login", f"{username} could not log in"
+    return context, page
+
+
+def shot(page, name: str) -> Path:
+    """A full-page screenshot into test-artifacts/ (scrolled to the top first); checked to be a PNG."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    path.unlink(missing_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(path), full_page=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return path

@@ -19,7 +19,7 @@ import pytest
 
 from tradeloop.enterprises.uscc import check_character
 
-from .conftest import DEMO_PASSWORD, REPO_ROOT
+from .conftest import demo_login, shot
 
 try:
     from playwright.sync_api import expect
@@ -28,35 +28,15 @@ except ImportError:  # the `browser` fixture skips (or fails under CI=true) with
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 TIMEOUT_MS = 15_000
 SELLER = "91320509MA7HCRF1W" + check_character("91320509MA7HCRF1W")
 
 
 @pytest.fixture(scope="module")
 def silk(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900},
-                                  locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto("/login")
-    page.fill("input[name=username]", "silk-admin")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
-    assert urlparse(page.url).path != "/login"
+    context, page = demo_login(browser, live_server, width=1360, timeout_ms=TIMEOUT_MS)
     yield context, page
     context.close()
-
-
-def shot(page, name: str):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / name
-    path.unlink(missing_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(path), full_page=True)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    return path
 
 
 def test_pre_rebate_from_the_document_chain_to_approval(silk, tmp_path):

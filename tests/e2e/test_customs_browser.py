@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import DEMO_PASSWORD, REPO_ROOT
+from .conftest import REPO_ROOT, demo_login
 
 try:
     from playwright.sync_api import expect
@@ -71,16 +71,7 @@ def declarable(demo_db):
 
 @pytest.fixture(scope="module")
 def silk_page(browser, live_server, declarable):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900},
-                                  locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto("/login")
-    page.fill("input[name=username]", "silk-admin")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
-    assert urlparse(page.url).path != "/login"
+    context, page = demo_login(browser, live_server, width=1280, timeout_ms=TIMEOUT_MS)
     yield page
     context.close()
 

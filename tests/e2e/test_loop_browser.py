@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import DEMO_PASSWORD, REPO_ROOT
+from .conftest import REPO_ROOT, demo_login
 
 try:
     from playwright.sync_api import expect
@@ -54,16 +54,7 @@ def amount(text: str, currency: str) -> int:
 
 @pytest.fixture(scope="module")
 def silk(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900},
-                                  locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto("/login")
-    page.fill("input[name=username]", "silk-admin")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
-    assert urlparse(page.url).path != "/login"
+    context, page = demo_login(browser, live_server, width=1360, timeout_ms=TIMEOUT_MS)
     yield context, page
     context.close()
 

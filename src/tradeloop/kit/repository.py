@@ -39,6 +39,10 @@ class TenantRepository:
             return False
         return True
 
+    def add_all(self, rows) -> None:
+        self.session.add_all(rows)
+        self.session.flush()
+
     def delete(self, row) -> None:
         self.session.delete(row)
         self.session.flush()

@@ -9,14 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from tradeloop.customs.models import Declaration, DeclarationLine
 from tradeloop.finance.money_models import Payout, PayoutItem
 from tradeloop.kit.errors import NotFound
 from tradeloop.kit.pagination import paginate
-from tradeloop.kit.tenancy import Action, Principal
+from tradeloop.kit.repository import TenantRepository
 from tradeloop.loop.repository import EXPORTED, LoopRepository
 from tradeloop.sales.models import SalesOrderLine
 from tradeloop.tax.claim_models import (
@@ -41,14 +39,7 @@ def _chunks(ids: list) -> list[list]:
     return [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
-class ClaimRepository:
-    def __init__(self, session: Session, principal: Principal):
-        self.session = session
-        self.principal = principal
-
-    @property
-    def me(self) -> uuid.UUID:
-        return self.principal.tenant(Action.READ)
+class ClaimRepository(TenantRepository):
 
     # --- claims ----------------------------------------------------------------------------------------
 
@@ -336,23 +327,3 @@ class ClaimRepository:
                 .where(InvoiceAllocation.enterprise_id == self.me,
                        InvoiceAllocation.declaration_line_id.in_(chunk))).tuples())
         return sorted(out, key=lambda t: (t[2].issue_date, t[2].invoice_no, t[1].line_no, t[0].id))
-
-    # --- writes ----------------------------------------------------------------------------------------
-
-    def add_all(self, rows) -> None:
-        self.session.add_all(rows)
-        self.session.flush()
-
-    def add_unique(self, row) -> bool:
-        """Insert a row guarded by a unique key; False when it exists already."""
-        self.session.add(row)
-        try:
-            with self.session.begin_nested():
-                self.session.flush()
-        except IntegrityError:
-            return False
-        return True
-
-    def delete(self, row) -> None:
-        self.session.delete(row)
-        self.session.flush()

@@ -663,7 +663,7 @@ def record_proceeds(session: Session, *, principal: Principal, declaration_line_
     row = ProceedsEvidence(enterprise_id=me, id=uuid7(), declaration_line_id=declaration_line_id, kind=kind,
                            reason=reason.strip(), reference=(reference or "").strip()[:100] or None,
                            recorded_by=principal.label[:200])
-    if not repo.add_unique(row):
+    if not repo.add(row):
         raise Conflict("Proceeds evidence is recorded for this line already.", message_zh="该商品项已登记收汇凭证")
     audit.record(session, principal=principal, action="tax.proceeds.record", entity_type="proceeds_evidence",
                  entity_id=row.id, after=audit.snapshot(row))

@@ -132,9 +132,6 @@ class InvoiceRepository(TenantRepository):
 
     # --- writes ------------------------------------------------------------------------------------
 
-    def add_all(self, rows) -> None:
-        self.session.add_all(rows)
-        self.session.flush()
 
     def delete_lines(self, invoice_id: uuid.UUID) -> None:
         from sqlalchemy import delete
