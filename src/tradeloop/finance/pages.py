@@ -33,11 +33,13 @@ from tradeloop.kit.money import AmountError, to_minor
 from tradeloop.kit.pages import (
     PER_PAGE_CHOICES,
     OffsetPage,
+    date_param,
     error_messages,
     flash,
     int_param,
     offset_page,
     redirect,
+    uuid_param,
     xlsx_response,
 )
 from tradeloop.kit.tables import ImportRejected, to_csv
@@ -98,20 +100,6 @@ def _helpers(db) -> dict:
             "rule_text": rule_text, "zh": locale_var.get() != "en"}
 
 
-def _uuid(text: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text) if text else None
-    except ValueError:
-        return None
-
-
-def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
 def _digits(db, currency: str) -> int | None:
     return Money(db).refs.minor_units(currency) if currency else None
 
@@ -162,8 +150,8 @@ def _entry_filters(params: dict) -> dict:
     direction = params.get("direction") if params.get("direction") in DIRECTION_LABELS else None
     currency = (params.get("currency") or "").strip().upper()[:3] or None
     return {"status": status, "direction": direction, "currency": currency,
-            "date_from": _day(params.get("date_from")), "date_to": _day(params.get("date_to")),
-            "statement_id": _uuid(params.get("statement")), "q": (params.get("q") or "").strip() or None}
+            "date_from": date_param(params.get("date_from")), "date_to": date_param(params.get("date_to")),
+            "statement_id": uuid_param(params.get("statement")), "q": (params.get("q") or "").strip() or None}
 
 
 def entry_totals(rows: list[tuple[str, str, int, int, int]]) -> list[dict]:
@@ -258,7 +246,7 @@ def match_entry(entry_id: uuid.UUID, request: Request, principal: PagePrincipal,
     entry = MatchRepository(db, principal).entry(entry_id)  # another tenant's id: 404 before anything else
     digits = _digits(db, entry.currency)
     errors: list[FieldError] = []
-    payout_id = _uuid(form.get("payout_id"))
+    payout_id = uuid_param(form.get("payout_id"))
     if payout_id is None:
         errors.append(FieldError("payout_id", "choose a payout", "请选择平台结算"))
     amount = _amount(errors, "amount", form.get("amount"), digits)
@@ -374,7 +362,7 @@ def _payout_filters(params: dict) -> dict:
     status = params.get("status") if params.get("status") in PAYOUT_STATUS_LABELS else None
     return {"source": (params.get("source") or "").strip() or None, "status": status,
             "currency": (params.get("currency") or "").strip()[:3] or None,
-            "date_from": _day(params.get("date_from")), "date_to": _day(params.get("date_to"))}
+            "date_from": date_param(params.get("date_from")), "date_to": date_param(params.get("date_to"))}
 
 
 def _payouts_context(db, principal, params: dict, **extra) -> dict:
@@ -464,7 +452,7 @@ def _settlements_context(db, principal, params: dict, **extra) -> dict:
 def settlements_page(request: Request, principal: PagePrincipal, db: DB):
     params = dict(request.query_params)
     context = _settlements_context(db, principal, params)
-    entry_id = _uuid(params.get("entry"))
+    entry_id = uuid_param(params.get("entry"))
     if entry_id is not None:  # "record 结汇 of this credit": the form starts with its unsettled amount
         repo = MatchRepository(db, principal)
         entry = repo.entry(entry_id)
@@ -486,13 +474,13 @@ def record_settlement(request: Request, principal: PagePrincipal, db: DB, form: 
     digits = _digits(db, currency)
     if digits is None:
         errors.append(FieldError("currency", "must be a foreign ISO 4217 currency", "须为外币（ISO 4217）"))
-    settled_on = _day(form.get("settled_on"))
+    settled_on = date_param(form.get("settled_on"))
     if settled_on is None:
         errors.append(FieldError("settled_on", "is not a date (YYYY-MM-DD)", "不是有效日期（YYYY-MM-DD）"))
     amount = _amount(errors, "amount", form.get("amount"), digits, required=True)
     cny = _amount(errors, "cny", form.get("cny"), 2, required=True)
     entry_text = (form.get("bank_entry_id") or "").strip()
-    entry_id = _uuid(entry_text)
+    entry_id = uuid_param(entry_text)
     if entry_text and entry_id is None:
         errors.append(FieldError("bank_entry_id", "is not a bank entry", "不是有效的银行流水"))
     try:
@@ -519,7 +507,7 @@ def record_settlement(request: Request, principal: PagePrincipal, db: DB, form: 
 def _rate_filters(params: dict) -> dict:
     source = params.get("source") if params.get("source") in {s.value for s in RateSource} else None
     return {"currency": (params.get("currency") or "").strip().upper()[:3] or None, "source": source,
-            "date_from": _day(params.get("date_from")), "date_to": _day(params.get("date_to"))}
+            "date_from": date_param(params.get("date_from")), "date_to": date_param(params.get("date_to"))}
 
 
 def rate_chart(db, currency: str, date_from: date | None, date_to: date | None) -> dict:
@@ -545,7 +533,7 @@ def convert(db, params: dict, default_day: date | None = None) -> tuple[dict, di
     if "c_currency" not in params:
         return form, {}, None
     errors = {}
-    currency, day = form["c_currency"], _day(form["c_day"])
+    currency, day = form["c_currency"], date_param(form["c_day"])
     if len(currency) != 3 or not currency.isalpha() or _digits(db, currency) is None:
         errors["c_currency"] = _("must be an ISO 4217 currency code")
     if day is None:
@@ -602,7 +590,8 @@ def rates_page(request: Request, principal: PagePrincipal, db: DB):
 @router.post("/finance/rates/ecb", dependencies=[CSRF])
 def load_ecb(request: Request, principal: PagePrincipal, db: DB, form: FormData):
     principal.require(Action.PLATFORM)
-    result = rates.load_ecb(db, principal=principal, since=_day(form.get("since")), until=_day(form.get("until")))
+    result = rates.load_ecb(db, principal=principal, since=date_param(form.get("since")),
+                            until=date_param(form.get("until")))
     flash(request, _("ECB reference rates loaded: %(rows)s rates, %(inserted)s new, %(updated)s changed, "
                      "%(unchanged)s unchanged.", rows=result.rows, inserted=result.inserted, updated=result.updated,
                      unchanged=result.unchanged))

@@ -7,8 +7,6 @@ Every number comes from ``finance.receivables``, the functions the API answers w
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 
 from tradeloop.finance import receivables
@@ -16,7 +14,7 @@ from tradeloop.finance.receivables_repository import STATES, ReceivablesReposito
 from tradeloop.kit.errors import ValidationFailed
 from tradeloop.kit.i18n import N_, locale_var
 from tradeloop.kit.i18n import gettext as _
-from tradeloop.kit.pages import PER_PAGE_CHOICES, int_param
+from tradeloop.kit.pages import PER_PAGE_CHOICES, date_param, int_param
 from tradeloop.kit.templating import render
 from tradeloop.kit.web import DB, PagePrincipal
 from tradeloop.loop.pages import AGE_COLOURS, Money, rate_gaps
@@ -38,13 +36,6 @@ ALERTS_SHOWN = 10
 
 def _label(table: dict, key: str | None) -> str:
     return _(table[key]) if key in table else (key or "")
-
-
-def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def aging_chart(summary: receivables.Summary, money: Money) -> dict | None:
@@ -80,7 +71,7 @@ def _filters(params: dict) -> dict:
 @router.get("/finance/receivables")
 def receivables_page(request: Request, principal: PagePrincipal, db: DB):
     params = dict(request.query_params)
-    as_of = _day(params.get("as_of")) or receivables.today()
+    as_of = date_param(params.get("as_of")) or receivables.today()
     per_page = int_param(params, "per_page", PER_PAGE_CHOICES[0])
     per_page = per_page if per_page in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0]
     filters = _filters(params)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -34,6 +36,22 @@ def flash(request: Request, message: str, kind: str = "success") -> None:
 
 def pop_flashes(request: Request) -> list[dict]:
     return request.session.pop("flash", [])
+
+
+def uuid_param(text: str | None) -> uuid.UUID | None:
+    """A UUID query or form value; anything unparseable is None (a filter left out, not an error)."""
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
+
+
+def date_param(text: str | None) -> date | None:
+    """A YYYY-MM-DD query or form value; anything unparseable is None."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def int_param(params: dict, name: str, default: int) -> int:

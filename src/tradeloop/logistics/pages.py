@@ -21,7 +21,7 @@ from tradeloop.kit.errors import ValidationFailed
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.i18n import locale_var, timezone_var
 from tradeloop.kit.models import utcnow
-from tradeloop.kit.pages import error_messages, flash, int_param, offset_page, redirect
+from tradeloop.kit.pages import error_messages, flash, int_param, offset_page, redirect, uuid_param
 from tradeloop.kit.tables import ImportRejected, to_csv
 from tradeloop.kit.templating import render
 from tradeloop.kit.tenancy import Action, Principal
@@ -66,13 +66,6 @@ def _warehouses(db, principal) -> list:
     return list(db.scalars(WarehouseRepository(db, principal).readable().order_by("code")))
 
 
-def _uuid(text: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text) if text else None
-    except ValueError:
-        return None
-
-
 # --- list and late list ---------------------------------------------------------------------------
 
 
@@ -80,7 +73,7 @@ def _filters(params: dict) -> dict:
     return {"q": params.get("q") or None,
             "status": params.get("status") if params.get("status") in Labels.statuses else None,
             "mode": params.get("mode") if params.get("mode") in Labels.modes else None,
-            "warehouse_id": _uuid(params.get("warehouse_id"))}
+            "warehouse_id": uuid_param(params.get("warehouse_id"))}
 
 
 def _page_rows(db, principal, shipments) -> list[dict]:

@@ -14,7 +14,7 @@ from tradeloop.kit import jobs
 from tradeloop.kit.errors import ValidationFailed
 from tradeloop.kit.i18n import N_, locale_var, timezone_var
 from tradeloop.kit.i18n import gettext as _
-from tradeloop.kit.pages import error_messages, flash, int_param, offset_page, redirect, xlsx_response
+from tradeloop.kit.pages import error_messages, flash, int_param, offset_page, redirect, uuid_param, xlsx_response
 from tradeloop.kit.tables import to_csv
 from tradeloop.kit.templating import render
 from tradeloop.kit.tenancy import Action
@@ -85,14 +85,7 @@ def _filters(params: dict) -> dict:
             "sku": params.get("sku") or None, "q": params.get("q") or None,
             "order_id": params.get("order") or None, "sku_unknown": unknown,
             "date_from": _local_day(params.get("date_from")), "date_to": _local_day(params.get("date_to"), end=True),
-            "import_id": _uuid(params.get("import_id"))}
-
-
-def _uuid(text: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text) if text else None
-    except ValueError:
-        return None
+            "import_id": uuid_param(params.get("import_id"))}
 
 
 @router.get("/sales")

@@ -27,7 +27,16 @@ from tradeloop.kit.i18n import N_, locale_var
 from tradeloop.kit.i18n import gettext as _
 from tradeloop.kit.models import utcnow
 from tradeloop.kit.money import AmountError, to_minor
-from tradeloop.kit.pages import PER_PAGE_CHOICES, OffsetPage, error_messages, flash, int_param, redirect
+from tradeloop.kit.pages import (
+    PER_PAGE_CHOICES,
+    OffsetPage,
+    date_param,
+    error_messages,
+    flash,
+    int_param,
+    redirect,
+    uuid_param,
+)
 from tradeloop.kit.templating import render
 from tradeloop.kit.tenancy import Action
 from tradeloop.kit.web import CSRF, DB, FormData, PagePrincipal
@@ -100,20 +109,6 @@ def _helpers(db) -> dict:
 
 def _today() -> date:
     return utcnow().astimezone(BEIJING).date()
-
-
-def _uuid(text: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text) if text else None
-    except ValueError:
-        return None
-
-
-def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def _period(text: str | None) -> str | None:
@@ -254,7 +249,7 @@ def create_claim(request: Request, principal: PagePrincipal, db: DB, form: dict 
         errors.append(FieldError("claim_period", "must be YYYY-MM", "所属期格式应为 YYYY-MM"))
     chosen = []
     for text in form.get("line", []):
-        line_id = _uuid(text)
+        line_id = uuid_param(text)
         if line_id is None:
             errors.append(FieldError("lines", "is not a declaration line", "不是有效的报关单商品项"))
             continue
@@ -296,7 +291,7 @@ def _back(form: dict) -> dict:
 def record_proceeds(request: Request, principal: PagePrincipal, db: DB, form: FormData):
     principal.tenant(Action.WRITE)
     view = _back(form)
-    line_id = _uuid(form.get("declaration_line_id"))
+    line_id = uuid_param(form.get("declaration_line_id"))
     try:
         if line_id is None:
             raise ValidationFailed("Choose a declaration line.", errors=[FieldError(
@@ -444,7 +439,7 @@ def approve_claim(claim_id: uuid.UUID, request: Request, principal: PagePrincipa
     def run():
         errors: list[FieldError] = []
         amount = _cny(errors, "approved_amount", form.get("approved_amount"), required=True)
-        on = _day(form.get("approved_on"))
+        on = date_param(form.get("approved_on"))
         if form.get("approved_on") and on is None:
             errors.append(FieldError("approved_on", "is not a date (YYYY-MM-DD)", "不是有效日期（YYYY-MM-DD）"))
         if errors:
@@ -469,7 +464,7 @@ def reconcile_claim(claim_id: uuid.UUID, request: Request, principal: PagePrinci
     principal.tenant(Action.WRITE)
 
     def run():
-        as_of = _day(form.get("as_of"))
+        as_of = date_param(form.get("as_of"))
         if as_of is None:
             raise ValidationFailed("The claim cannot be reconciled on that day.", errors=[FieldError(
                 "as_of", "is not a date (YYYY-MM-DD)", "不是有效日期（YYYY-MM-DD）")], message_zh="该日不能核算")
@@ -524,7 +519,7 @@ def record_repayment(repayment_id: uuid.UUID, request: Request, principal: PageP
     principal.tenant(Action.WRITE)
     ClaimRepository(db, principal).repayment(repayment_id)  # another tenant's id: 404
     try:
-        repaid_on = _day(form.get("repaid_on"))
+        repaid_on = date_param(form.get("repaid_on"))
         if repaid_on is None:
             raise ValidationFailed("The repayment cannot be recorded.", errors=[FieldError(
                 "repaid_on", "is not a date (YYYY-MM-DD)", "不是有效日期（YYYY-MM-DD）")], message_zh="无法登记补税")
