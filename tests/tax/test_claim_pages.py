@@ -309,3 +309,16 @@ class TestPermissionsAndTenancy:
         assert post(other, f"/tax/claims/{claim.id}/reconcile", {"as_of": "2026-04-30"}).status_code == 404
         assert claim.number not in other.get("/tax/claims").text
         assert str(line.id) not in other.get("/tax/candidates", params={"business_type": "HWC-YT"}).text
+
+
+class TestMethodOfTheEnterprise:
+    def test_candidates_start_on_the_registered_method_and_say_when_the_other_is_shown(self, app, world):
+        manufacturer = browser_for(app, world.a.users["admin"])  # kind manufacturer: 免抵退
+        html = manufacturer.get("/tax/candidates").text
+        assert re.search(r'<option value="manufacturer"\s+selected', html)
+        assert 'id="method-mismatch"' not in html
+        html = manufacturer.get("/tax/candidates?method=trader").text
+        assert re.search(r'<option value="trader"\s+selected', html) and 'id="method-mismatch"' in html
+        trader = browser_for(app, world.b.users["admin"])  # kind trader: 免退税
+        html = trader.get("/tax/candidates").text
+        assert re.search(r'<option value="trader"\s+selected', html) and 'id="method-mismatch"' not in html

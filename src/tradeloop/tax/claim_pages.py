@@ -155,14 +155,15 @@ async def multi_form(request: Request) -> dict[str, list[str]]:
 # --- candidates: the document chain per declaration line ----------------------------------------------
 
 
-#: The method each kind of enterprise declares under: 免退税 for traders (外贸企业), 免抵退 for manufacturers
-#: (生产企业) (domain.md §1 and §3.3 [S53]).
-KIND_METHODS = {"trader": ClaimMethod.TRADER.value, "manufacturer": ClaimMethod.MANUFACTURER.value}
+#: The claim method of each rebate method an enterprise is registered with (``enterprises.rebate_method``,
+#: which follows its kind: 财税〔2012〕39号, 生产企业 免抵退, 外贸企业 免退; domain.md §3.3).
+REBATE_METHODS = {"exempt_refund": ClaimMethod.TRADER.value, "exempt_credit_refund": ClaimMethod.MANUFACTURER.value}
 
 
 def _own_method(db, principal) -> str | None:
-    """The method of the enterprise's kind, or None for other kinds."""
-    return KIND_METHODS.get(EnterpriseRepository(db, principal).get(principal.tenant(Action.READ)).kind)
+    """The claim method of the enterprise's registered rebate method, or None when it has none."""
+    enterprise = EnterpriseRepository(db, principal).get(principal.tenant(Action.READ))
+    return REBATE_METHODS.get(enterprise.rebate_method or "")
 
 
 def _kind(params: dict, default: str | None = None) -> tuple[str, str, str | None, dict[str, str]]:
