@@ -8,6 +8,7 @@ the tail of the server's stderr is attached to the failure report.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -69,17 +70,26 @@ class LiveServer:
         return _tail(self.stderr_path)
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    data_dir = root / "data"
-    env = _hermetic_env()
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo, built once per test process by ``tradeloop demo --no-serve``; each module's server runs on a
+    copy of it, so the modules start from the same data and never see each other's changes."""
+    data_dir = tmp_path_factory.mktemp("e2e-demo") / "data"
     demo = subprocess.run(
         [sys.executable, "-m", "tradeloop", "demo", "--no-serve", "--data-dir", str(data_dir)],
-        capture_output=True, text=True, env=env, timeout=600)
+        capture_output=True, text=True, env=_hermetic_env(), timeout=600)
     if demo.returncode != 0:
         pytest.fail(f"`tradeloop demo --no-serve` exited {demo.returncode}\n--- stdout\n{demo.stdout}"
                     f"\n--- stderr\n{demo.stderr}", pytrace=False)
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory, demo_template):
+    root = tmp_path_factory.mktemp("e2e")
+    data_dir = root / "data"
+    shutil.copytree(demo_template, data_dir)
+    env = _hermetic_env()
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
